@@ -1,0 +1,46 @@
+# CountyDataSync. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/countysync
+PKGS := ./...
+
+.PHONY: help build demo test test-unit services lint fmt vet bench bench-go fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/countysync
+	$(GO) build -o $(BIN) ./cmd/countysync
+
+demo: build ## write the demo county database and config, run it, list ./exports
+	./$(BIN) demo --dir .
+
+test: ## install/start PostGIS (and tools) if missing, then run the whole suite with -race
+	@eval "$$(scripts/services.sh)" && \
+	  $(GO) vet $(PKGS) && \
+	  $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+test-unit: ## run the tests that need no services (integration tests skip)
+	$(GO) test -count=1 $(PKGS)
+
+services: ## install/start the test services; prints the env to eval
+	@scripts/services.sh
+
+lint: fmt vet ## gofmt and go vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+bench-go: ## Go benchmarks of writers and geometry decoding
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+fuzz: ## run each fuzz target for 30s
+	@for t in $$(grep -rl 'func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho 'func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./$$t || exit 1; done; done
+
+clean: ## remove build output and demo files
+	rm -rf bin exports county-demo.sqlite countysync.demo.yaml .build

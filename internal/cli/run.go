@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/pipeline"
+)
+
+type runOptions struct {
+	configPath  string
+	datasets    []string
+	formats     string
+	full        bool
+	incremental bool
+	strict      bool
+	exportDir   string
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	o := &runOptions{}
+	c := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run a job in this process and print its report (JSON) on stdout",
+		Long: `Run extracts every dataset of the config (or those named with --dataset),
+renders each format from the same rows, publishes <dataset>_<YYYYMMDD>_<HHMMSS>.<ext>
+files, points <dataset>.<ext> at them and writes manifests/<job_id>.json.
+Datasets with an incremental: section read only rows changed since their
+watermark unless --full is given. Exit status 0 only if every dataset succeeded.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&o.configPath, "config", "c", "", "config file (required)")
+	f.StringArrayVarP(&o.datasets, "dataset", "d", nil, "dataset to run (repeatable; default all)")
+	f.StringVar(&o.formats, "formats", "", "comma-separated formats to write (default: the config's)")
+	f.BoolVar(&o.full, "full", false, "rebuild every dataset from scratch and reset its watermark")
+	f.BoolVar(&o.incremental, "incremental", false, "require incremental datasets (error for datasets without an incremental: section)")
+	f.BoolVar(&o.strict, "strict", false, "fail a dataset on its first geometry that does not parse")
+	f.StringVar(&o.exportDir, "export-dir", "", "write to this local directory instead of the config's storage")
+	_ = c.MarkFlagRequired("config")
+	return c
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// openEnv loads the config and opens storage, state and source.
+func openEnv(ctx context.Context, g *globals, configPath, exportDir string, needSource bool) (*pipeline.Env, func(), error) {
+	log, err := g.newLogger(g.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	if exportDir != "" {
+		abs, err := filepath.Abs(exportDir)
+		if err != nil {
+			return nil, nil, usageError(fmt.Errorf("--export-dir: %w", err))
+		}
+		cfg.Storage.URL = "file://" + abs
+	}
+	env := &pipeline.Env{Config: cfg, Log: log}
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if env.Store, err = pipeline.OpenStore(ctx, cfg.Storage.URL, log); err != nil {
+		return nil, nil, failedError(err)
+	}
+	closers = append(closers, func() { env.Store.Close() })
+	if env.State, err = pipeline.OpenState(ctx, cfg, env.Store, log); err != nil {
+		closeAll()
+		return nil, nil, failedError(err)
+	}
+	closers = append(closers, func() { env.State.Close() })
+	if needSource {
+		if env.Source, err = pipeline.OpenSource(ctx, cfg.Source.URL, log); err != nil {
+			closeAll()
+			return nil, nil, failedError(err)
+		}
+		closers = append(closers, func() { env.Source.Close() })
+	}
+	return env, closeAll, nil
+}
+
+func runRun(ctx context.Context, g *globals, o *runOptions) error {
+	env, closeEnv, err := openEnv(ctx, g, o.configPath, o.exportDir, true)
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+	if isTerminal(g.stderr) {
+		env.Progress = pipeline.NewProgress(g.stderr)
+	}
+	opts := pipeline.Options{
+		Datasets:    o.datasets,
+		Formats:     splitList(o.formats),
+		Full:        o.full,
+		Incremental: o.incremental,
+		Strict:      o.strict,
+	}
+	report, err := pipeline.Run(ctx, env, opts)
+	if err != nil {
+		return usageError(err)
+	}
+	if err := printJSON(g.stdout, report); err != nil {
+		return failedError(err)
+	}
+	if !report.Success {
+		return failedError(fmt.Errorf("job %s failed: %s", report.JobID, report.Error))
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/countydatasync/countysync/internal/pipeline"
+)
+
+func newWatermarkCmd(g *globals) *cobra.Command {
+	var path string
+	var datasets []string
+	c := &cobra.Command{
+		Use:   "watermark show|reset --config FILE [--dataset NAME]...",
+		Short: "Show or reset datasets' incremental watermarks",
+		Long: `watermark show prints each dataset's watermark (JSON).
+watermark reset forgets it, so the next run of the dataset is a full run.`,
+	}
+	c.PersistentFlags().StringVarP(&path, "config", "c", "", "config file (required)")
+	c.PersistentFlags().StringArrayVarP(&datasets, "dataset", "d", nil, "dataset (repeatable; default all)")
+	_ = c.MarkPersistentFlagRequired("config")
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print watermarks as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env, closeEnv, err := openEnv(cmd.Context(), g, path, "", false)
+			if err != nil {
+				return err
+			}
+			defer closeEnv()
+			ds, err := pipeline.SelectDatasets(env.Config, datasets)
+			if err != nil {
+				return usageError(err)
+			}
+			out := map[string]any{}
+			for _, d := range ds {
+				wm, err := env.State.Get(cmd.Context(), d.Name)
+				if err != nil {
+					return failedError(err)
+				}
+				out[d.Name] = wm
+			}
+			return printJSON(g.stdout, out)
+		},
+	}
+	reset := &cobra.Command{
+		Use:   "reset",
+		Short: "Forget watermarks: the next run is full",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env, closeEnv, err := openEnv(cmd.Context(), g, path, "", false)
+			if err != nil {
+				return err
+			}
+			defer closeEnv()
+			ds, err := pipeline.SelectDatasets(env.Config, datasets)
+			if err != nil {
+				return usageError(err)
+			}
+			for _, d := range ds {
+				if err := env.State.Reset(cmd.Context(), d.Name); err != nil {
+					return failedError(err)
+				}
+				fmt.Fprintf(g.stdout, "dataset %s: watermark reset\n", d.Name)
+			}
+			return nil
+		},
+	}
+	c.AddCommand(show, reset)
+	return c
+}

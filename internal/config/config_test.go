@@ -1,0 +1,194 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const good = `source:
+  url: postgres://county:${DB_PASSWORD}@db.example:5432/county?sslmode=require
+storage:
+  url: file://./exports
+formats: [sqlite, csv, json, geojson]
+datasets:
+  - name: stats
+    query: SELECT * FROM statistics
+    key_columns: [id]
+    incremental: {column: updated_at, lookback: 5m, deleted_column: is_deleted}
+    transformations: {amount: "round(value, 2)", status: "upper(value)"}
+    formats: [sqlite, csv, json]
+  - name: parcels
+    query: SELECT * FROM parcels WHERE price > $$1
+    key_columns: [id]
+    geometry: {column: geom}
+  - name: working
+    query: SELECT 1
+`
+
+func TestParseGood(t *testing.T) {
+	cfg, err := Parse("/etc/county/cs.yaml", []byte(good), env(map[string]string{"DB_PASSWORD": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Source.URL; got != "postgres://county:s3cret@db.example:5432/county?sslmode=require" {
+		t.Errorf("source url = %q", got)
+	}
+	if got := cfg.Storage.URL; got != "file:///etc/county/exports" {
+		t.Errorf("storage url = %q, want it resolved against the config's folder", got)
+	}
+	stats := cfg.Dataset("stats")
+	if stats.Incremental.Lookback.D() != 5*time.Minute || stats.Incremental.NullCursor != "include" {
+		t.Errorf("incremental = %+v", stats.Incremental)
+	}
+	if stats.Line != 7 {
+		t.Errorf("stats line = %d, want 7", stats.Line)
+	}
+	if stats.Transform == nil || stats.Transform.Len() != 2 {
+		t.Errorf("transformations not compiled: %+v", stats.Transform)
+	}
+	if got := strings.Join(cfg.Dataset("parcels").Formats, ","); got != "sqlite,csv,json,geojson" {
+		t.Errorf("parcels formats = %s", got)
+	}
+	// geojson is dropped from the defaults of a dataset without geometry.
+	if got := strings.Join(cfg.Dataset("working").Formats, ","); got != "sqlite,csv,json" {
+		t.Errorf("working formats = %s", got)
+	}
+	if q := cfg.Dataset("parcels").Query; !strings.Contains(q, "> $1") {
+		t.Errorf("$$ not unescaped: %q", q)
+	}
+	if cfg.Dataset("parcels").Geometry.Precision != 7 {
+		t.Errorf("default precision = %d", cfg.Dataset("parcels").Geometry.Precision)
+	}
+}
+
+func TestEnvOverridesAndDefaults(t *testing.T) {
+	cfg, err := Parse("", []byte(good), env(map[string]string{
+		"DB_PASSWORD":        "x",
+		EnvSourceURL:         "sqlite:///data/county.db",
+		EnvStorageURL:        "s3://bucket/prefix?endpoint=127.0.0.1:9000",
+		EnvRedisURL:          "redis://127.0.0.1:6379/3",
+		"UNRELATED_VARIABLE": "y",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Source.URL != "sqlite:///data/county.db" || !strings.HasPrefix(cfg.Storage.URL, "s3://bucket") || cfg.State.URL != "redis://127.0.0.1:6379/3" {
+		t.Errorf("overrides not applied: %+v %+v %+v", cfg.Source, cfg.Storage, cfg.State)
+	}
+	if cfg.State.LockWait.D() != 30*time.Second {
+		t.Errorf("lock wait default = %s", cfg.State.LockWait.D())
+	}
+}
+
+// Each bad config must fail with an error naming the file, the line and
+// what is wrong.
+func TestParseErrors(t *testing.T) {
+	base := "source: {url: \"sqlite://c.db\"}\n"
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown top key", base + "datasets: [{name: a, query: q}]\nformat: [csv]\n", []string{"cs.yaml:3:", `unknown key "format"`}},
+		{"unknown dataset key", base + "datasets:\n  - name: a\n    query: q\n    key_column: [id]\n", []string{"cs.yaml:5:", `unknown key "key_column" in a dataset`}},
+		{"wrong type", base + "datasets:\n  - name: a\n    query: q\n    key_columns: id\n", []string{"cs.yaml:5:", "cannot unmarshal"}},
+		{"bad name", base + "datasets:\n  - name: ../etc\n    query: q\n", []string{"cs.yaml:3:", `dataset "../etc"`, "must match"}},
+		{"name with space", base + "datasets:\n  - name: my data\n    query: q\n", []string{"cs.yaml:3:", "must match"}},
+		{"duplicate names", base + "datasets:\n  - name: a\n    query: q\n  - name: a\n    query: q\n", []string{"cs.yaml:5:", `dataset "a" is defined twice`}},
+		{"missing query", base + "datasets:\n  - name: a\n", []string{"cs.yaml:3:", `dataset "a": query is required`}},
+		{"no datasets", base, []string{"cs.yaml", "no datasets"}},
+		{"bad transform", base + "datasets:\n  - name: a\n    query: q\n    transformations:\n      amount: \"rond(value, 2)\"\n", []string{"cs.yaml:6:", `dataset "a"`, "amount"}},
+		{"bad format", base + "datasets:\n  - name: a\n    query: q\n    formats: [csv, xls]\n", []string{"cs.yaml:5:", `unknown format "xls"`}},
+		{"geojson without geometry", base + "datasets:\n  - name: a\n    query: q\n    formats: [geojson]\n", []string{"cs.yaml:5:", "geojson needs a geometry column"}},
+		{"bad lookback", base + "datasets:\n  - name: a\n    query: q\n    incremental: {column: u, lookback: 5 minutes}\n", []string{"cs.yaml:5:", "invalid duration"}},
+		{"bad null policy", base + "datasets:\n  - name: a\n    query: q\n    key_columns: [id]\n    incremental: {column: u, null_cursor: maybe}\n", []string{"cs.yaml:6:", "null_cursor"}},
+		{"missing env", "source: {url: \"postgres://u:${PGPASS}@h/db\"}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:1:", "PGPASS is not set"}},
+		{"bad source scheme", "source: {url: \"mysql://u:hunter2@h/db\"}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:1:", "unsupported scheme"}},
+		{"bad yaml", base + "datasets:\n  - name: a\n   query: q\n", []string{"cs.yaml:", "invalid YAML"}},
+		{"empty", "", []string{"cs.yaml", "empty"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("cs.yaml", []byte(c.yaml), env(nil))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks the password: %q", err)
+			}
+		})
+	}
+}
+
+func TestExpandEnv(t *testing.T) {
+	look := env(map[string]string{"A": "1", "EMPTY": ""})
+	cases := map[string]string{
+		"x${A}y":          "x1y",
+		"${B:-def}":       "def",
+		"${EMPTY:-def}":   "def",
+		"${EMPTY}":        "",
+		"$$1 and $1":      "$1 and $1",
+		"no refs":         "no refs",
+		"price > $2 ${A}": "price > $2 1",
+	}
+	for in, want := range cases {
+		got, err := expandEnv("f", in, look)
+		if err != nil || got != want {
+			t.Errorf("expandEnv(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"${B}", "${", "${1X}"} {
+		if _, err := expandEnv("f", bad, look); err == nil {
+			t.Errorf("expandEnv(%q): no error", bad)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:hunter2@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"redis://:hunter2@h:6379/0":                      "redis://:xxxxx@h:6379/0",
+		"s3://b/p?endpoint=h&secret_key=hunter2":         "s3://b/p?endpoint=h&secret_key=xxxxx",
+		"sqlite:///a/b.db":                               "sqlite:///a/b.db",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLoadResolvesRelativeSQLite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("source: {url: \"sqlite://data/c.db\"}\ndatasets: [{name: a, query: q}]\n"), 0o644)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sqlite://" + filepath.Join(dir, "data", "c.db"); cfg.Source.URL != want {
+		t.Errorf("source = %q, want %q", cfg.Source.URL, want)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file error = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("source: {url: x}\ndatasets: [{name: a}]"))
+	f.Add([]byte("${"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Parse("f.yaml", data, env(map[string]string{"DB_PASSWORD": "p"}))
+	})
+}

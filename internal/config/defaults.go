@@ -1,0 +1,5 @@
+package config
+
+import "time"
+
+const defaultLockWait = 30 * time.Second

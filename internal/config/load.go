@@ -1,0 +1,140 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Env names the environment variables that override config values.
+const (
+	EnvSourceURL  = "COUNTYSYNC_SOURCE_URL"
+	EnvStorageURL = "COUNTYSYNC_STORAGE_URL"
+	EnvRedisURL   = "COUNTYSYNC_REDIS_URL"
+)
+
+// Load reads, expands, decodes and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse is Load for config text already in memory. lookup resolves
+// environment variables (os.LookupEnv when nil).
+func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	name := path
+	if name == "" {
+		name = "config"
+	}
+	text, err := expandEnv(name, string(data), lookup)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: the config file is empty", name)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.KnownFields(true)
+	cfg := &Config{}
+	if err := dec.Decode(cfg); err != nil {
+		return nil, yamlError(name, err)
+	}
+	cfg.Path = path
+	pos := positions(&root)
+	for i, d := range cfg.Datasets {
+		if d != nil {
+			d.Line = pos.line(fmt.Sprintf("datasets[%d]", i))
+		}
+	}
+	for env, dst := range map[string]*string{
+		EnvSourceURL:  &cfg.Source.URL,
+		EnvStorageURL: &cfg.Storage.URL,
+		EnvRedisURL:   &cfg.State.URL,
+	} {
+		if v, ok := lookup(env); ok && v != "" {
+			*dst = v
+		}
+	}
+	v := &validator{file: name, pos: pos, dir: configDir(path)}
+	v.config(cfg)
+	if err := errors.Join(v.errs...); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func configDir(path string) string {
+	if path == "" {
+		return "."
+	}
+	return filepath.Dir(path)
+}
+
+var (
+	reUnknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+	reLine         = regexp.MustCompile(`^line (\d+): (.*)$`)
+	reYAMLLine     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	sectionNames   = map[string]string{
+		"Config": "the top level", "Source": "source", "Storage": "storage", "State": "state",
+		"Dataset": "a dataset", "Incremental": "incremental", "Geometry": "geometry",
+	}
+)
+
+// yamlError rewrites yaml.v3 errors as "file:line: message" lines.
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var lines []string
+		for _, msg := range te.Errors {
+			if m := reUnknownField.FindStringSubmatch(msg); m != nil {
+				lines = append(lines, fmt.Sprintf("%s:%s: unknown key %q in %s", file, m[1], m[2], sectionNames[m[3]]))
+			} else if m := reLine.FindStringSubmatch(msg); m != nil {
+				lines = append(lines, fmt.Sprintf("%s:%s: %s", file, m[1], strings.ReplaceAll(m[2], "config.", "")))
+			} else {
+				lines = append(lines, file+": "+msg)
+			}
+		}
+		return errors.New(strings.Join(lines, "\n"))
+	}
+	msg := err.Error()
+	if m := reLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+	}
+	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: invalid YAML: %s", file, m[1], m[2])
+	}
+	return fmt.Errorf("%s: invalid YAML: %s", file, strings.TrimPrefix(msg, "yaml: "))
+}
+
+// UnmarshalYAML parses durations such as "5m" or "1h30m".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a duration such as 5m", n.Line)
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q (use forms like 90s, 5m, 1h30m)", n.Line, n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: duration %q is negative", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}

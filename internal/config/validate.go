@@ -1,0 +1,251 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/countydatasync/countysync/internal/transform"
+)
+
+// AllFormats lists the formats a dataset can be published in, in the order
+// they are written.
+var AllFormats = []string{"sqlite", "csv", "json", "geojson"}
+
+// DefaultStorageURL is used when the config names no storage.
+const DefaultStorageURL = "file://./exports"
+
+// DefaultPrecision is the default number of GeoJSON coordinate decimals.
+const DefaultPrecision = 7
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+type validator struct {
+	file string
+	pos  positionMap
+	dir  string
+	errs []error
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	prefix := v.file
+	if l := v.pos.line(path); l > 0 {
+		prefix = fmt.Sprintf("%s:%d", v.file, l)
+	}
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", prefix, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) config(c *Config) {
+	switch {
+	case c.Source.URL == "":
+		v.errorf("source", "source.url is required (postgres://… or sqlite:///path.db; or set %s)", EnvSourceURL)
+	default:
+		u, err := v.sourceURL(c.Source.URL)
+		if err != nil {
+			v.errorf("source.url", "source.url: %v", err)
+		}
+		c.Source.URL = u
+	}
+	if c.Storage.URL == "" {
+		c.Storage.URL = DefaultStorageURL
+	}
+	if u, err := v.storageURL(c.Storage.URL); err != nil {
+		v.errorf("storage.url", "storage.url: %v", err)
+	} else {
+		c.Storage.URL = u
+	}
+	if c.State.URL != "" {
+		u, err := v.stateURL(c.State.URL)
+		if err != nil {
+			v.errorf("state.url", "state.url: %v", err)
+		}
+		c.State.URL = u
+	}
+	if c.State.LockWait == 0 {
+		c.State.LockWait = Duration(defaultLockWait)
+	}
+	for i, f := range c.Formats {
+		if !slices.Contains(AllFormats, f) {
+			v.errorf(fmt.Sprintf("formats[%d]", i), "unknown format %q (known: %s)", f, strings.Join(AllFormats, ", "))
+		}
+	}
+	if dup := firstDuplicate(c.Formats); dup != "" {
+		v.errorf("formats", "format %q is listed twice", dup)
+	}
+	if len(c.Datasets) == 0 {
+		v.errorf("datasets", "no datasets: add at least one under datasets:")
+	}
+	seen := map[string]int{}
+	for i, d := range c.Datasets {
+		path := fmt.Sprintf("datasets[%d]", i)
+		if d == nil {
+			v.errorf(path, "dataset %d is empty", i+1)
+			continue
+		}
+		if j, ok := seen[d.Name]; ok && d.Name != "" {
+			v.errorf(path+".name", "dataset %q is defined twice (first at dataset %d)", d.Name, j+1)
+		}
+		seen[d.Name] = i
+		v.dataset(c, path, d)
+	}
+}
+
+func (v *validator) dataset(c *Config, path string, d *Dataset) {
+	label := fmt.Sprintf("dataset %q", d.Name)
+	switch {
+	case d.Name == "":
+		label = "dataset " + path[len("datasets"):]
+		v.errorf(path, "%s: name is required", label)
+	case len(d.Name) > 63 || !nameRE.MatchString(d.Name):
+		v.errorf(path+".name", "%s: name must match [a-z][a-z0-9_]* and be at most 63 characters: it names files and the SQLite table", label)
+	}
+	if strings.TrimSpace(d.Query) == "" {
+		v.errorf(path, "%s: query is required", label)
+	}
+	for i, k := range d.KeyColumns {
+		if strings.TrimSpace(k) == "" {
+			v.errorf(fmt.Sprintf("%s.key_columns[%d]", path, i), "%s: key_columns[%d] is empty", label, i)
+		}
+	}
+	if dup := firstDuplicate(d.KeyColumns); dup != "" {
+		v.errorf(path+".key_columns", "%s: key column %q is listed twice", label, dup)
+	}
+	if inc := d.Incremental; inc != nil {
+		ip := path + ".incremental"
+		if inc.Column == "" {
+			v.errorf(ip, "%s: incremental.column is required (the cursor column, e.g. updated_at)", label)
+		}
+		switch inc.NullCursor {
+		case "":
+			inc.NullCursor = "include"
+		case "include", "skip", "error":
+		default:
+			v.errorf(ip+".null_cursor", "%s: incremental.null_cursor must be include, skip or error, not %q", label, inc.NullCursor)
+		}
+		if inc.DeletedColumn != "" && len(d.KeyColumns) == 0 {
+			v.errorf(ip+".deleted_column", "%s: incremental.deleted_column needs key_columns to know which rows to remove", label)
+		}
+	}
+	if g := d.Geometry; g != nil {
+		if g.Column == "" {
+			v.errorf(path+".geometry", "%s: geometry.column is required", label)
+		}
+		switch {
+		case g.Precision == 0:
+			g.Precision = DefaultPrecision
+		case g.Precision < 1 || g.Precision > 15:
+			v.errorf(path+".geometry.precision", "%s: geometry.precision must be between 1 and 15", label)
+		}
+	}
+	if len(d.Formats) == 0 {
+		for _, f := range c.Formats {
+			if f != "geojson" || d.Geometry != nil {
+				d.Formats = append(d.Formats, f)
+			}
+		}
+		if len(c.Formats) == 0 {
+			for _, f := range AllFormats {
+				if f != "geojson" || d.Geometry != nil {
+					d.Formats = append(d.Formats, f)
+				}
+			}
+		}
+	} else {
+		for i, f := range d.Formats {
+			fp := fmt.Sprintf("%s.formats[%d]", path, i)
+			switch {
+			case !slices.Contains(AllFormats, f):
+				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(AllFormats, ", "))
+			case f == "geojson" && d.Geometry == nil:
+				v.errorf(fp, "%s: geojson needs a geometry column: add geometry: {column: …}", label)
+			}
+		}
+		if dup := firstDuplicate(d.Formats); dup != "" {
+			v.errorf(path+".formats", "%s: format %q is listed twice", label, dup)
+		}
+	}
+	set, err := transform.Compile(d.Transformations)
+	if err != nil {
+		var ce *transform.CompileError
+		for _, e := range unjoin(err) {
+			p := path + ".transformations"
+			if errors.As(e, &ce) {
+				p += "." + ce.Column
+			}
+			v.errorf(p, "%s: %v", label, e)
+		}
+	}
+	d.Transform = set
+}
+
+// unjoin splits an errors.Join error into its parts.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func firstDuplicate(list []string) string {
+	seen := map[string]bool{}
+	for _, s := range list {
+		if seen[s] {
+			return s
+		}
+		seen[s] = true
+	}
+	return ""
+}
+
+// sourceURL checks a source URL and makes a relative sqlite path absolute.
+func (v *validator) sourceURL(u string) (string, error) {
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return u, nil
+	case strings.HasPrefix(u, "sqlite://"):
+		p := strings.TrimPrefix(u, "sqlite://")
+		if p == "" {
+			return "", errors.New("sqlite:// needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
+		}
+		return "sqlite://" + v.abs(p), nil
+	}
+	return "", fmt.Errorf("unsupported scheme in %q: use postgres://… or sqlite://…", redactURL(u))
+}
+
+func (v *validator) storageURL(u string) (string, error) {
+	switch {
+	case strings.HasPrefix(u, "file://"):
+		p := strings.TrimPrefix(u, "file://")
+		if p == "" {
+			return "", errors.New("file:// needs a directory, e.g. file://./exports")
+		}
+		return "file://" + v.abs(p), nil
+	case strings.HasPrefix(u, "s3://"):
+		return u, nil
+	}
+	return "", fmt.Errorf("unsupported scheme in %q: use file://DIR or s3://bucket/prefix?endpoint=…", redactURL(u))
+}
+
+func (v *validator) stateURL(u string) (string, error) {
+	switch {
+	case strings.HasPrefix(u, "file://"):
+		return "file://" + v.abs(strings.TrimPrefix(u, "file://")), nil
+	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
+		return u, nil
+	}
+	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redactURL(u))
+}
+
+func (v *validator) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	a, err := filepath.Abs(filepath.Join(v.dir, p))
+	if err != nil {
+		return filepath.Join(v.dir, p)
+	}
+	return a
+}

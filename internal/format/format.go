@@ -1,0 +1,43 @@
+package format
+
+import (
+	"github.com/countydatasync/countysync/internal/record"
+)
+
+// Writer renders rows of one dataset into one file.
+type Writer interface {
+	// WriteRow renders one row. The row is only valid during the call.
+	WriteRow(r record.Row) error
+	// Close finishes and flushes the file. After a WriteRow error the
+	// caller still calls Close, then removes the file.
+	Close() error
+}
+
+// Options describe the dataset a writer renders.
+type Options struct {
+	// Dataset is the dataset name, used in error messages and to name the
+	// SQLite table "<dataset>_data".
+	Dataset string
+	// Schema is the column list, after transformations.
+	Schema *record.Schema
+	// KeyColumns are the merge key columns: the SQLite primary key, and
+	// the first one is the GeoJSON feature id. May be empty.
+	KeyColumns []string
+	// GeometryColumn names the geometry column, or "" if none. In GeoJSON
+	// it becomes the feature geometry and is left out of the properties.
+	GeometryColumn string
+	// Precision is the number of decimals of GeoJSON coordinates.
+	// Defaults to 7.
+	Precision int
+}
+
+// Extensions maps each format name to its file extension (without dot).
+var Extensions = map[string]string{
+	"sqlite":  "sqlite",
+	"csv":     "csv",
+	"json":    "json",
+	"geojson": "geojson",
+}
+
+// Names lists the supported formats in the order they are rendered.
+var Names = []string{"sqlite", "csv", "json", "geojson"}

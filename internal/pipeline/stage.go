@@ -1,0 +1,141 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/geometry"
+	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/transform"
+)
+
+// stage turns source rows into the rows a dataset publishes: it applies the
+// transformations (before the snapshot) and, just before rendering,
+// decodes geometry and checks values, recording warnings.
+type stage struct {
+	dataset  string
+	bound    *transform.Bound
+	schema   *record.Schema // after transformations
+	geomIdx  int
+	keyIdx   []int
+	strict   bool
+	warnings *Warnings
+	row      int64 // 1-based number of the current row, for messages
+	// nonFinite counts NaN/Inf floats per column; reported once per column.
+	nonFinite map[int]int64
+}
+
+func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings) (*stage, error) {
+	s := &stage{dataset: d.Name, geomIdx: -1, strict: strict, warnings: w, nonFinite: map[int]int64{}}
+	s.schema = in
+	if d.Transform != nil {
+		b, out, err := d.Transform.Bind(in)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		s.bound, s.schema = b, out
+	}
+	s.schema = s.schema.Clone()
+	for _, k := range d.KeyColumns {
+		i, err := s.schema.MustIndex(k)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: key_columns: %w", d.Name, err)
+		}
+		s.keyIdx = append(s.keyIdx, i)
+	}
+	if g := d.GeometryColumn(); g != "" {
+		i, err := s.schema.MustIndex(g)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: geometry.column: %w", d.Name, err)
+		}
+		switch s.schema.Columns[i].Kind {
+		case record.Geometry, record.Text, record.Bytes:
+			s.schema.Columns[i].Kind = record.Geometry
+		default:
+			return nil, fmt.Errorf("dataset %s: geometry.column %q is %s; it must hold WKT text, WKB bytes or a PostGIS geometry",
+				d.Name, g, s.schema.Columns[i].Kind)
+		}
+		s.geomIdx = i
+	}
+	return s, nil
+}
+
+// transform applies the dataset's transformations to row in place.
+func (s *stage) transform(row record.Row) error {
+	s.row++
+	if s.bound == nil {
+		return nil
+	}
+	if err := s.bound.Apply(row); err != nil {
+		return fmt.Errorf("dataset %s, row %d (%s): %w", s.dataset, s.row, s.key(row), err)
+	}
+	return nil
+}
+
+// prepare decodes the geometry of row and checks its values; it runs once
+// per row just before the row is rendered into every format.
+func (s *stage) prepare(row record.Row) error {
+	for i := range row {
+		v := &row[i]
+		switch v.Kind {
+		case record.Float:
+			if !record.IsFinite(v.F) {
+				s.nonFinite[i]++
+				if s.nonFinite[i] == 1 {
+					s.warnings.Add("dataset %s, column %s, %s: value %s has no JSON form; written as null in json and geojson (first of possibly several)",
+						s.dataset, s.schema.Columns[i].Name, s.key(row), record.AppendFloat(nil, v.F))
+				}
+			}
+		case record.Text:
+			if !utf8.ValidString(v.S) {
+				v.S = strings.ToValidUTF8(v.S, "\uFFFD")
+				s.warnings.Add("dataset %s, column %s, %s: invalid UTF-8 replaced with U+FFFD",
+					s.dataset, s.schema.Columns[i].Name, s.key(row))
+			}
+		}
+	}
+	if s.geomIdx < 0 {
+		return nil
+	}
+	v := &row[s.geomIdx]
+	switch v.Kind {
+	case record.Null:
+		return nil
+	case record.Text:
+		v.Kind = record.Geometry
+	case record.Bytes:
+		v.Kind = record.Geometry
+	}
+	g, err := geometry.Decode(v)
+	if err != nil {
+		v.G = nil
+		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v; written as null",
+			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
+		if s.strict {
+			return fmt.Errorf("%s (--strict)", strings.TrimSuffix(msg, "; written as null"))
+		}
+		s.warnings.Add("%s", msg)
+		return nil
+	}
+	v.G = g
+	return nil
+}
+
+// key describes row for messages: "id=17" or "row 12" without keys.
+func (s *stage) key(row record.Row) string {
+	if len(s.keyIdx) == 0 {
+		return fmt.Sprintf("row %d", s.row)
+	}
+	var b strings.Builder
+	for j, i := range s.keyIdx {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.schema.Columns[i].Name)
+		b.WriteByte('=')
+		b.WriteString(row[i].String())
+	}
+	return b.String()
+}

@@ -1,0 +1,3 @@
+// Package statetest is the conformance suite every state.Store
+// implementation runs (state file, Redis).
+package statetest

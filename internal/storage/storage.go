@@ -1,0 +1,42 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Store is a place artifacts are published to.
+type Store interface {
+	// WorkDir returns a local directory for temporary files that Put can
+	// publish cheaply (for a local store, a folder on the same file
+	// system, so Put is a rename).
+	WorkDir() string
+	// Put publishes the local file at path under key, atomically, and
+	// removes or consumes the local file. It fails with ErrExists if key
+	// already exists and exclusive is true.
+	Put(ctx context.Context, key, path string, exclusive bool) error
+	// PutBytes publishes data under key, atomically, replacing any
+	// previous object.
+	PutBytes(ctx context.Context, key string, data []byte) error
+	// Link points the stable name latest at the published object target
+	// (a relative symlink locally, a server-side copy on S3).
+	Link(ctx context.Context, latest, target string) error
+	// Open reads the object under key. It fails with ErrNotFound if there
+	// is none.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// List returns the keys that start with prefix, sorted.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Location returns how users find key: a file path or an s3:// URL.
+	Location(key string) string
+	// Close releases the store.
+	Close() error
+}
+
+// ErrNotFound is returned by Open for a missing key.
+var ErrNotFound = errors.New("object not found")
+
+// ErrExists is returned by an exclusive Put when the key is taken.
+var ErrExists = errors.New("object already exists")
