@@ -94,12 +94,15 @@ func isUsage(err error) bool {
 		strings.Contains(msg, "accepts ") || strings.HasPrefix(msg, "required flag")
 }
 
-// oneLine keeps multi-line errors (several config problems) readable while
-// making a single error one line.
+// oneLine joins a multi-line error (several config problems, a driver's
+// indented detail) into the one line the contract promises.
 func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.Count(s, "\n") == 0 {
-		return s
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
 	}
-	return strings.ReplaceAll(s, "\n", "\n  ")
+	return strings.Join(out, "; ")
 }

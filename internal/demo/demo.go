@@ -150,7 +150,7 @@ func Script() string {
   parcel_id INTEGER REFERENCES parcels(id),
   kind TEXT,
   status TEXT,
-  fee TEXT,
+  fee DECIMAL(10,3),
   issued_on DATE,
   inspected_at TIMESTAMP,
   description TEXT,

@@ -63,9 +63,11 @@ func AppendText(dst []byte, v *Value) []byte {
 // String returns the canonical text of v (see AppendText).
 func (v *Value) String() string { return string(AppendText(nil, v)) }
 
-// AppendFloat appends the shortest decimal that round-trips f. NaN and
-// infinities append "NaN", "Infinity" and "-Infinity" (as PostgreSQL
-// prints them); JSON writers handle those before calling this.
+// AppendFloat appends the shortest decimal that round-trips f, the way
+// PostgreSQL 12+ prints float8: plain digits unless the decimal exponent is
+// below -4 or at least 15, then exponent form ("1e+21", "1.5e-07"). NaN and
+// infinities append "NaN", "Infinity" and "-Infinity"; JSON writers handle
+// those before calling this.
 func AppendFloat(dst []byte, f float64) []byte {
 	switch {
 	case f != f:
@@ -74,8 +76,17 @@ func AppendFloat(dst []byte, f float64) []byte {
 		return append(dst, "Infinity"...)
 	case f < -1.7976931348623157e308:
 		return append(dst, "-Infinity"...)
+	case f == 0:
+		return append(dst, '0')
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	a := f
+	if a < 0 {
+		a = -a
+	}
+	if a < 1e-4 || a >= 1e15 {
+		return strconv.AppendFloat(dst, f, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
 
 // IsFinite reports whether f is neither NaN nor an infinity.

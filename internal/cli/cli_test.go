@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/countydatasync/countysync/internal/demo"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Main(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// lastLine returns the final line of stderr: the one-line error.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// noFinalFiles fails if dir holds any published artifact.
+func noFinalFiles(t *testing.T, dir string) {
+	t.Helper()
+	for _, ext := range []string{"csv", "json", "geojson", "sqlite"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, "*."+ext))
+		if len(matches) > 0 {
+			t.Errorf("files under final names after a failed run: %v", matches)
+		}
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, out)
+	}
+	if rep["success"] != true {
+		t.Fatalf("report: %v", rep)
+	}
+	for _, want := range []string{"starting job", "extracting", "exported", "parcels.geojson -> parcels_"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(demo.Config), 0o644)
+	if code, out, e := run(t, "validate", "--config", cfg); code != 0 || !strings.Contains(out, "ok (2 datasets)") {
+		t.Fatalf("validate: %d %s %s", code, out, e)
+	}
+}
+
+func TestFailuresExitNonZeroWithOneClearLine(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := demo.Write(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o644)
+		return p
+	}
+	plainFile := write("plain", "")
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"bad config", []string{"run", "--config", write("bad.yaml", "source: {url: \"sqlite://county-demo.sqlite\"}\ndatasets:\n  - name: x\n    quer: SELECT 1\n")},
+			ExitUsage, []string{"bad.yaml:4:", `unknown key "quer"`}},
+		{"missing config", []string{"run", "--config", filepath.Join(dir, "nope.yaml")}, ExitUsage, []string{"nope.yaml"}},
+		{"unreachable database", []string{"run", "--config", write("pg.yaml", "source: {url: \"postgres://county:hunter2@127.0.0.1:1/county?connect_timeout=2\"}\ndatasets: [{name: a, query: SELECT 1}]\n")},
+			ExitFailed, []string{"127.0.0.1:1"}},
+		{"missing sqlite file", []string{"run", "--config", write("nofile.yaml", "source: {url: \"sqlite://missing.sqlite\"}\ndatasets: [{name: a, query: SELECT 1}]\n")},
+			ExitFailed, []string{"missing.sqlite"}},
+		{"query error", []string{"run", "--config", write("q.yaml", "source: {url: \"sqlite://county-demo.sqlite\"}\ndatasets: [{name: broken, query: SELECT * FROM no_such_table}]\n")},
+			ExitFailed, []string{"broken", "no_such_table"}},
+		{"unwritable export dir", []string{"run", "--config", write("ok.yaml", demo.Config), "--export-dir", filepath.Join(plainFile, "exports")},
+			ExitFailed, []string{"export directory", "plain"}},
+		{"unknown dataset", []string{"run", "--config", write("ok2.yaml", demo.Config), "--dataset", "nope"}, ExitUsage, []string{"unknown dataset nope"}},
+		{"unknown flag", []string{"run", "--confg", "x"}, ExitUsage, []string{"unknown flag"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := run(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, c.code, errOut)
+			}
+			line := lastLine(errOut)
+			if !strings.HasPrefix(line, "countysync: ") {
+				t.Errorf("last stderr line %q is not the error", line)
+			}
+			for _, w := range c.contains {
+				if !strings.Contains(line, w) {
+					t.Errorf("error line %q lacks %q", line, w)
+				}
+			}
+			if strings.Contains(errOut, "hunter2") {
+				t.Errorf("password in stderr: %s", errOut)
+			}
+		})
+	}
+	noFinalFiles(t, filepath.Join(dir, "exports"))
+}

@@ -1,0 +1,17 @@
+package format
+
+import (
+	"github.com/countydatasync/countysync/internal/geometry"
+	"github.com/countydatasync/countysync/internal/record"
+)
+
+// appendWKT appends the WKT of a decoded geometry value (v.G != nil).
+func appendWKT(dst []byte, v *record.Value) []byte {
+	return geometry.AppendWKT(dst, v.G)
+}
+
+// appendGeoJSONGeometry appends the RFC 7946 geometry object of a decoded
+// geometry value (v.G != nil) with the given number of decimals.
+func appendGeoJSONGeometry(dst []byte, v *record.Value, decimals int) ([]byte, error) {
+	return geometry.AppendGeoJSON(dst, v.G, decimals)
+}

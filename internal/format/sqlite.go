@@ -1,0 +1,512 @@
+package format
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/countydatasync/countysync/internal/record"
+)
+
+// sqliteBatchRows is the number of rows of one multi-row INSERT. Bound
+// parameters are capped at sqliteMaxParams per statement.
+var sqliteBatchRows = 64
+
+// sqliteMaxParams stays below SQLITE_MAX_VARIABLE_NUMBER (32766).
+const sqliteMaxParams = 32000
+
+// sqliteWriter loads the rows into table "<dataset>_data" of a new SQLite
+// file. Declared types (DESIGN.md §7):
+//
+//	Int INTEGER, Float REAL, Numeric NUMERIC (TEXT when its declared
+//	precision exceeds 15 digits), Bool BOOLEAN (0/1), Date DATE,
+//	Timestamp/TimestampTZ DATETIME (ISO text), Text/UUID/JSON/Array TEXT,
+//	Bytes BLOB, Geometry TEXT (WKT).
+//
+// The key columns are the PRIMARY KEY (NOT NULL; a single integer key
+// aliases the rowid). The file is written with journal_mode=MEMORY and
+// synchronous=OFF in one transaction through one prepared multi-row INSERT;
+// go-sqlite3 is used at the driver level so no database/sql conversion
+// happens per value.
+type sqliteWriter struct {
+	dataset string
+	path    string
+	table   string // quoted
+	cols    []record.Column
+	numText []bool // Numeric column declared TEXT: bind the digits as is
+	keyIdx  []int
+
+	conn   *sqlite3.SQLiteConn
+	multi  driver.StmtExecContext // batch rows per execution
+	single driver.StmtExecContext // one row per execution
+	batch  int
+
+	args  []driver.NamedValue // batch*len(cols) arguments
+	one   []driver.NamedValue // arguments of a single-row INSERT
+	n     int                 // rows pending in args
+	arena []byte              // text and bytes of pending rows
+	rows  int64               // rows written
+	err   error               // sticky
+}
+
+var emptyBlob = []byte{}
+
+func newSQLite(path string, opts Options, keyIdx []int) (w *sqliteWriter, err error) {
+	cols := opts.Schema.Columns
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("dataset %s: sqlite: no columns", opts.Dataset)
+	}
+	for _, c := range cols {
+		if strings.IndexByte(c.Name, 0) >= 0 {
+			return nil, fmt.Errorf("dataset %s: sqlite: column name %q contains a NUL byte", opts.Dataset, c.Name)
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: sqlite: %w", opts.Dataset, err)
+	}
+	// The caller hands us a fresh temporary name; a leftover file from an
+	// earlier attempt would already hold the table.
+	if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("dataset %s: sqlite: %w", opts.Dataset, err)
+	}
+	// A file: URI so that '?' or '#' in the path are not taken as options.
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath()
+	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: sqlite: open %s: %w", opts.Dataset, path, err)
+	}
+	w = &sqliteWriter{
+		dataset: opts.Dataset,
+		path:    path,
+		table:   quoteIdent(opts.Dataset + "_data"),
+		cols:    cols,
+		numText: make([]bool, len(cols)),
+		keyIdx:  keyIdx,
+		conn:    dc.(*sqlite3.SQLiteConn),
+	}
+	defer func() {
+		if err != nil {
+			w.conn.Close()
+		}
+	}()
+	w.batch = min(sqliteBatchRows, max(1, sqliteMaxParams/len(cols)))
+
+	var create strings.Builder
+	create.WriteString("CREATE TABLE ")
+	create.WriteString(w.table)
+	create.WriteString(" (")
+	isKey := make([]bool, len(cols))
+	for _, i := range keyIdx {
+		isKey[i] = true
+	}
+	for i, c := range cols {
+		if i > 0 {
+			create.WriteString(", ")
+		}
+		create.WriteString(quoteIdent(c.Name))
+		create.WriteByte(' ')
+		decl := sqliteType(c)
+		w.numText[i] = c.Kind == record.Numeric && decl == "TEXT"
+		create.WriteString(decl)
+		if isKey[i] {
+			create.WriteString(" NOT NULL")
+		}
+	}
+	if len(keyIdx) > 0 {
+		create.WriteString(", PRIMARY KEY (")
+		for n, i := range keyIdx {
+			if n > 0 {
+				create.WriteString(", ")
+			}
+			create.WriteString(quoteIdent(cols[i].Name))
+		}
+		create.WriteString(")")
+	}
+	create.WriteString(")")
+
+	for _, q := range []string{
+		"PRAGMA journal_mode=MEMORY",
+		"PRAGMA synchronous=OFF",
+		"PRAGMA temp_store=MEMORY",
+		"PRAGMA cache_size=-65536",
+		create.String(),
+		"BEGIN",
+	} {
+		if _, err := w.conn.Exec(q, nil); err != nil {
+			return nil, fmt.Errorf("dataset %s: sqlite: %s: %w", opts.Dataset, firstWord(q), err)
+		}
+	}
+	if w.multi, err = w.prepare(w.batch); err != nil {
+		return nil, err
+	}
+	if w.single, err = w.prepare(1); err != nil {
+		return nil, err
+	}
+	w.args = make([]driver.NamedValue, w.batch*len(cols))
+	for i := range w.args {
+		w.args[i].Ordinal = i + 1
+	}
+	return w, nil
+}
+
+func firstWord(q string) string {
+	if i := strings.IndexByte(q, '('); i > 0 && strings.HasPrefix(q, "CREATE") {
+		return "create table"
+	}
+	return q
+}
+
+// prepare prepares an INSERT of n rows.
+func (w *sqliteWriter) prepare(n int) (driver.StmtExecContext, error) {
+	var q strings.Builder
+	q.WriteString("INSERT INTO ")
+	q.WriteString(w.table)
+	q.WriteString(" VALUES ")
+	for r := 0; r < n; r++ {
+		if r > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for c := range w.cols {
+			if c > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+		}
+		q.WriteByte(')')
+	}
+	st, err := w.conn.Prepare(q.String())
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: sqlite: prepare insert: %w", w.dataset, err)
+	}
+	return st.(driver.StmtExecContext), nil
+}
+
+// sqliteType is the declared SQLite type of a column.
+func sqliteType(c record.Column) string {
+	switch c.Kind {
+	case record.Int:
+		return "INTEGER"
+	case record.Float:
+		return "REAL"
+	case record.Numeric:
+		// NUMERIC affinity turns any numeric-looking text into INTEGER or
+		// REAL, even when REAL cannot hold its digits (SQLite keeps 15
+		// significant digits). Only a column declared with at most 15
+		// digits of precision (numeric(12,2)) is NUMERIC; wider or
+		// unbounded numeric columns are TEXT, which keeps every value
+		// exact.
+		if p := numericPrecision(c.SourceType); p < 1 || p > 15 {
+			return "TEXT"
+		}
+		return "NUMERIC"
+	case record.Bool:
+		return "BOOLEAN"
+	case record.Date:
+		return "DATE"
+	case record.Timestamp, record.TimestampTZ:
+		return "DATETIME"
+	case record.Bytes:
+		return "BLOB"
+	}
+	return "TEXT" // Text, UUID, JSON, Array, Geometry (WKT), Null
+}
+
+// numericPrecision returns p of a source type "numeric(p,s)" or
+// "decimal(p)", or 0 when the type declares none.
+func numericPrecision(sourceType string) int {
+	i := strings.IndexByte(sourceType, '(')
+	if i < 0 {
+		return 0
+	}
+	s := strings.TrimLeft(sourceType[i+1:], " ")
+	j := 0
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	p, err := strconv.Atoi(s[:j])
+	if err != nil {
+		return 0
+	}
+	return p
+}
+
+// quoteIdent quotes an SQL identifier: "name" with inner quotes doubled.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// WriteRow implements Writer.
+func (w *sqliteWriter) WriteRow(r record.Row) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.conn == nil {
+		return fmt.Errorf("dataset %s: sqlite: %w", w.dataset, errClosed)
+	}
+	if err := checkRow(w.dataset, r, len(w.cols)); err != nil {
+		return err
+	}
+	for _, i := range w.keyIdx {
+		// Checked here: SQLite gives a NULL INTEGER PRIMARY KEY a new rowid.
+		if r[i].Kind == record.Null {
+			w.err = fmt.Errorf("dataset %s: NULL in key column %s (key_columns: %s), row %d",
+				w.dataset, w.cols[i].Name, w.keyNames(), w.rows+int64(w.n)+1)
+			return w.err
+		}
+	}
+	args := w.args[w.n*len(w.cols) : (w.n+1)*len(w.cols)]
+	for i := range r {
+		args[i].Value = w.bindValue(i, &r[i])
+	}
+	w.n++
+	if w.n == w.batch {
+		return w.flush()
+	}
+	return nil
+}
+
+// bindValue converts one value to what go-sqlite3 binds. Text produced
+// here lives in the arena until the pending rows are flushed.
+func (w *sqliteWriter) bindValue(col int, v *record.Value) driver.Value {
+	switch v.Kind {
+	case record.Null:
+		return nil
+	case record.Text, record.UUID, record.JSON, record.Array:
+		return v.S
+	case record.Int:
+		return v.I
+	case record.Float:
+		if math.IsNaN(v.F) {
+			return nil // SQLite stores NaN as NULL anyway
+		}
+		return v.F
+	case record.Numeric:
+		if w.numText[col] {
+			return v.S
+		}
+		return numericBind(v.S)
+	case record.Bool:
+		if v.I != 0 {
+			return int64(1)
+		}
+		return int64(0)
+	case record.Date, record.Timestamp, record.TimestampTZ:
+		start := len(w.arena)
+		w.arena = record.AppendText(w.arena, v)
+		return w.arenaString(start)
+	case record.Bytes:
+		if len(v.B) == 0 {
+			return emptyBlob
+		}
+		start := len(w.arena)
+		w.arena = append(w.arena, v.B...)
+		return w.arena[start:len(w.arena):len(w.arena)]
+	case record.Geometry:
+		if v.G == nil { // did not parse: NULL
+			return nil
+		}
+		start := len(w.arena)
+		w.arena = appendWKT(w.arena, v)
+		return w.arenaString(start)
+	}
+	return nil
+}
+
+// arenaString returns the arena bytes from start as a string without
+// copying. go-sqlite3 copies text when binding (SQLITE_TRANSIENT) and the
+// arena is only overwritten after the pending rows are executed and their
+// arguments cleared; if the arena grows, older strings keep the old array.
+func (w *sqliteWriter) arenaString(start int) string {
+	if len(w.arena) == start {
+		return ""
+	}
+	return unsafe.String(&w.arena[start], len(w.arena)-start)
+}
+
+// numericBind returns the value a numeric's exact digits are stored as:
+// int64 when they are an integer that fits, float64 when the shortest
+// form of the float gives back the same digits (trailing fractional zeros
+// aside), else the text itself.
+func numericBind(s string) driver.Value {
+	t := s
+	if strings.IndexByte(t, '.') >= 0 {
+		t = strings.TrimRight(t, "0")
+		t = strings.TrimSuffix(t, ".")
+	}
+	if strings.IndexByte(t, '.') < 0 {
+		if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+			return i
+		}
+	}
+	if f, err := strconv.ParseFloat(t, 64); err == nil && record.IsFinite(f) {
+		var buf [32]byte
+		if string(strconv.AppendFloat(buf[:0], f, 'f', -1, 64)) == t {
+			return f
+		}
+	}
+	return s
+}
+
+// flush executes the pending rows.
+func (w *sqliteWriter) flush() error {
+	if w.n == 0 {
+		return nil
+	}
+	ncols := len(w.cols)
+	var err error
+	if w.n == w.batch {
+		_, err = w.multi.ExecContext(context.Background(), w.args)
+	} else {
+		for r := 0; r < w.n && err == nil; r++ {
+			err = w.execSingle(r)
+		}
+	}
+	if err != nil {
+		err = w.insertError(err)
+	} else {
+		w.rows += int64(w.n)
+	}
+	for i := range w.args[:w.n*ncols] {
+		w.args[i].Value = nil // keep the ordinals
+	}
+	w.n = 0
+	w.arena = w.arena[:0]
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// execSingle inserts pending row r alone.
+func (w *sqliteWriter) execSingle(r int) error {
+	ncols := len(w.cols)
+	args := w.args[r*ncols : (r+1)*ncols]
+	// Ordinals of a single-row statement start at 1.
+	if w.one == nil {
+		w.one = make([]driver.NamedValue, ncols)
+	}
+	for i := range args {
+		w.one[i] = driver.NamedValue{Ordinal: i + 1, Value: args[i].Value}
+	}
+	_, err := w.single.ExecContext(context.Background(), w.one)
+	for i := range w.one {
+		w.one[i].Value = nil
+	}
+	if err != nil {
+		return &rowError{row: r, err: err}
+	}
+	return nil
+}
+
+type rowError struct {
+	row int
+	err error
+}
+
+func (e *rowError) Error() string { return e.err.Error() }
+func (e *rowError) Unwrap() error { return e.err }
+
+// insertError turns a failed INSERT into an error naming the dataset and,
+// for key violations, the key. A failed multi-row INSERT is rolled back as
+// a statement (journal_mode=MEMORY keeps statement journals), so its rows
+// are replayed one by one to find the offending one.
+func (w *sqliteWriter) insertError(err error) error {
+	var re *rowError
+	if !errors.As(err, &re) && isConstraint(err) && w.n == w.batch {
+		for r := 0; r < w.n; r++ {
+			if e := w.execSingle(r); e != nil {
+				err = e
+				break
+			}
+		}
+	}
+	if !errors.As(err, &re) {
+		return fmt.Errorf("dataset %s: sqlite: insert into %s: %w", w.dataset, w.table, err)
+	}
+	ncols := len(w.cols)
+	args := w.args[re.row*ncols : (re.row+1)*ncols]
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
+			return fmt.Errorf("dataset %s: duplicate key (%s) = (%s) in key_columns: %w",
+				w.dataset, w.keyNames(), w.keyValues(args), err)
+		case sqlite3.ErrConstraintNotNull:
+			return fmt.Errorf("dataset %s: NULL in key column(s) (%s), key (%s): %w",
+				w.dataset, w.keyNames(), w.keyValues(args), err)
+		}
+	}
+	return fmt.Errorf("dataset %s: sqlite: insert row %d into %s: %w", w.dataset, w.rows+int64(re.row)+1, w.table, err)
+}
+
+func isConstraint(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+}
+
+func (w *sqliteWriter) keyNames() string {
+	names := make([]string, len(w.keyIdx))
+	for n, i := range w.keyIdx {
+		names[n] = w.cols[i].Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (w *sqliteWriter) keyValues(args []driver.NamedValue) string {
+	vals := make([]string, len(w.keyIdx))
+	for n, i := range w.keyIdx {
+		switch v := args[i].Value.(type) {
+		case nil:
+			vals[n] = "NULL"
+		case string:
+			vals[n] = strconv.Quote(v)
+		case []byte:
+			vals[n] = fmt.Sprintf("x'%x'", v)
+		default:
+			vals[n] = fmt.Sprint(v)
+		}
+	}
+	return strings.Join(vals, ", ")
+}
+
+// Close implements Writer: it inserts the pending rows, commits and closes
+// the database. After an error it only closes it.
+func (w *sqliteWriter) Close() error {
+	if w.conn == nil {
+		return w.err
+	}
+	err := w.err
+	if err == nil {
+		err = w.flush()
+	}
+	if err == nil {
+		if _, e := w.conn.Exec("COMMIT", nil); e != nil {
+			err = fmt.Errorf("dataset %s: sqlite: commit: %w", w.dataset, e)
+		}
+	}
+	for _, st := range []driver.StmtExecContext{w.multi, w.single} {
+		if c, ok := st.(driver.Stmt); ok {
+			c.Close()
+		}
+	}
+	if e := w.conn.Close(); e != nil && err == nil {
+		err = fmt.Errorf("dataset %s: sqlite: close: %w", w.dataset, e)
+	}
+	w.conn = nil
+	if w.err == nil {
+		w.err = err
+	}
+	return err
+}

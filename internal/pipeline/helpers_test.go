@@ -1,0 +1,138 @@
+package pipeline_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/pipeline"
+)
+
+// testLogger sends logs to t.Log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// newEnv loads cfgText (written to dir/cs.yaml) and opens its edges.
+func newEnv(t testing.TB, dir, cfgText string) *pipeline.Env {
+	t.Helper()
+	path := filepath.Join(dir, "cs.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return openEnv(t, cfg)
+}
+
+func openEnv(t testing.TB, cfg *config.Config) *pipeline.Env {
+	t.Helper()
+	ctx := context.Background()
+	log := testLogger(t)
+	env := &pipeline.Env{Config: cfg, Log: log}
+	var err error
+	if env.Store, err = pipeline.OpenStore(ctx, cfg.Storage.URL, log); err != nil {
+		t.Fatal(err)
+	}
+	if env.State, err = pipeline.OpenState(ctx, cfg, env.Store, log); err != nil {
+		t.Fatal(err)
+	}
+	if env.Source, err = pipeline.OpenSource(ctx, cfg.Source.URL, log); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Source.Close(); env.State.Close(); env.Store.Close() })
+	return env
+}
+
+func mustRun(t testing.TB, env *pipeline.Env, opts pipeline.Options) *pipeline.Report {
+	t.Helper()
+	rep, err := pipeline.Run(context.Background(), env, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Success {
+		t.Fatalf("job failed: %s", rep.Error)
+	}
+	return rep
+}
+
+func artifact(t testing.TB, rep *pipeline.Report, dataset, format string) *pipeline.Artifact {
+	t.Helper()
+	for _, d := range rep.Datasets {
+		if d.Name != dataset {
+			continue
+		}
+		for _, a := range d.Artifacts {
+			if a.Format == format {
+				return a
+			}
+		}
+	}
+	t.Fatalf("no %s artifact of %s in report", format, dataset)
+	return nil
+}
+
+// readCSV parses a CSV file with encoding/csv, the independent reader.
+func readCSV(t testing.TB, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	return recs
+}
+
+// readJSON decodes a JSON file with numbers kept as json.Number.
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("%s: data after the JSON value", path)
+	}
+}
+
+// openSQLite opens an exported SQLite file read-only.
+func openSQLite(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
