@@ -61,6 +61,11 @@ Start with:  countysync demo`,
 		newValidateCmd(g),
 		newDemoCmd(g),
 		newWatermarkCmd(g),
+		newWorkerCmd(g),
+		newEnqueueCmd(g),
+		newStatusCmd(g),
+		newDashboardCmd(g),
+		newSchedulerCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -17,6 +17,10 @@ type Config struct {
 	// State holds watermarks and locks. Defaults to a state file under the
 	// storage root (local storage only).
 	State State `yaml:"state"`
+	// Worker configures `countysync worker`.
+	Worker Worker `yaml:"worker"`
+	// Dashboard configures `countysync dashboard`.
+	Dashboard Dashboard `yaml:"dashboard"`
 	// Formats is the default list of formats for datasets that do not
 	// name their own. Defaults to all formats: sqlite, csv, json, geojson
 	// (geojson only for datasets with a geometry column).
@@ -47,6 +51,14 @@ type State struct {
 	// Defaults to file://<storage root>/.countysync/state.json for local
 	// storage. Overridden by COUNTYSYNC_REDIS_URL.
 	URL string `yaml:"url"`
+	// Prefix starts every Redis key CountyDataSync writes, so several
+	// deployments can share one Redis. Defaults to "countysync". (asynq's
+	// own keys start with "asynq:"; give deployments that share a Redis
+	// different database numbers.)
+	Prefix string `yaml:"prefix"`
+	// LockLease is how long a dataset lock lives without renewal in
+	// distributed mode. Defaults to 2m; workers renew it while they work.
+	LockLease Duration `yaml:"lock_lease"`
 	// LockWait is how long a run waits for another run of the same
 	// dataset to finish before it fails. Defaults to 30s.
 	LockWait Duration `yaml:"lock_wait"`
@@ -71,6 +83,9 @@ type Dataset struct {
 	Geometry *Geometry `yaml:"geometry"`
 	// Formats overrides Config.Formats for this dataset.
 	Formats []string `yaml:"formats"`
+	// Schedule is a cron expression ("0 2 * * *", or "@daily") on which
+	// `countysync scheduler` enqueues the dataset. Optional.
+	Schedule string `yaml:"schedule"`
 
 	// Transform is the compiled form of Transformations.
 	Transform *transform.Set `yaml:"-"`
@@ -126,4 +141,31 @@ func (d *Dataset) GeometryColumn() string {
 		return ""
 	}
 	return d.Geometry.Column
+}
+
+// Worker configures `countysync worker`.
+type Worker struct {
+	// Concurrency is the number of tasks a worker runs at once.
+	// Defaults to the number of CPUs.
+	Concurrency int `yaml:"concurrency"`
+	// Queues maps queue names (extract, export, publish) to priorities.
+	// Defaults to publish 6, export 3, extract 1: finishing jobs first.
+	Queues map[string]int `yaml:"queues"`
+	// Listen is the address of the health (/healthz, /readyz) and
+	// Prometheus (/metrics) endpoint. Defaults to 127.0.0.1:9090; "" in
+	// the config keeps the default, "off" disables it.
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout is how long a worker waits for running tasks on
+	// SIGTERM before asynq hands them back to the queue. Defaults to 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// Dashboard configures `countysync dashboard`.
+type Dashboard struct {
+	// Listen is the address to serve on. Defaults to 127.0.0.1:8080. A
+	// non-loopback address needs basic auth (COUNTYSYNC_DASHBOARD_USER and
+	// COUNTYSYNC_DASHBOARD_PASSWORD).
+	Listen string `yaml:"listen"`
+	// ReadOnly hides and refuses every action that changes queues.
+	ReadOnly bool `yaml:"read_only"`
 }

@@ -2,4 +2,10 @@ package config
 
 import "time"
 
-const defaultLockWait = 30 * time.Second
+const (
+	defaultLockWait        = 30 * time.Second
+	defaultLockLease       = 2 * time.Minute
+	defaultShutdownTimeout = 30 * time.Second
+	defaultWorkerListen    = "127.0.0.1:9090"
+	defaultDashboardListen = "127.0.0.1:8080"
+)

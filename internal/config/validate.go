@@ -21,7 +21,35 @@ const DefaultStorageURL = "file://./exports"
 // DefaultPrecision is the default number of GeoJSON coordinate decimals.
 const DefaultPrecision = 7
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+var (
+	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	prefixRE = regexp.MustCompile(`^[A-Za-z0-9_:-]+$`)
+)
+
+var queueNames = []string{"extract", "export", "publish"}
+
+func (v *validator) worker(w *Worker) {
+	if w.Concurrency < 0 {
+		v.errorf("worker.concurrency", "worker.concurrency must be positive")
+	}
+	if len(w.Queues) == 0 {
+		w.Queues = map[string]int{"publish": 6, "export": 3, "extract": 1}
+	}
+	for q, p := range w.Queues {
+		if !slices.Contains(queueNames, q) {
+			v.errorf("worker.queues."+q, "worker.queues: unknown queue %q (known: %s)", q, strings.Join(queueNames, ", "))
+		}
+		if p < 1 {
+			v.errorf("worker.queues."+q, "worker.queues.%s: priority must be at least 1", q)
+		}
+	}
+	if w.Listen == "" {
+		w.Listen = defaultWorkerListen
+	}
+	if w.ShutdownTimeout == 0 {
+		w.ShutdownTimeout = Duration(defaultShutdownTimeout)
+	}
+}
 
 type validator struct {
 	file string
@@ -66,6 +94,18 @@ func (v *validator) config(c *Config) {
 	}
 	if c.State.LockWait == 0 {
 		c.State.LockWait = Duration(defaultLockWait)
+	}
+	if c.State.LockLease == 0 {
+		c.State.LockLease = Duration(defaultLockLease)
+	}
+	if c.State.Prefix == "" {
+		c.State.Prefix = "countysync"
+	} else if !prefixRE.MatchString(c.State.Prefix) {
+		v.errorf("state.prefix", "state.prefix %q: use letters, digits, '_', '-' and ':'", c.State.Prefix)
+	}
+	v.worker(&c.Worker)
+	if c.Dashboard.Listen == "" {
+		c.Dashboard.Listen = defaultDashboardListen
 	}
 	for i, f := range c.Formats {
 		if !slices.Contains(AllFormats, f) {
@@ -165,6 +205,11 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 		}
 		if dup := firstDuplicate(d.Formats); dup != "" {
 			v.errorf(path+".formats", "%s: format %q is listed twice", label, dup)
+		}
+	}
+	if d.Schedule != "" {
+		if err := checkCron(d.Schedule); err != nil {
+			v.errorf(path+".schedule", "%s: schedule %q: %v", label, d.Schedule, err)
 		}
 	}
 	set, err := transform.Compile(d.Transformations)
