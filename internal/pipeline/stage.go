@@ -27,10 +27,13 @@ type stage struct {
 	nonFinite map[int]int64
 }
 
-func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings) (*stage, error) {
+// newStage builds the stage for rows of schema in. With transforms false
+// (rendering a snapshot, whose rows were transformed at extract) only the
+// render checks run.
+func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings, transforms bool) (*stage, error) {
 	s := &stage{dataset: d.Name, geomIdx: -1, strict: strict, warnings: w, nonFinite: map[int]int64{}}
 	s.schema = in
-	if d.Transform != nil {
+	if d.Transform != nil && transforms {
 		b, out, err := d.Transform.Bind(in)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)

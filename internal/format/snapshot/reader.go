@@ -89,3 +89,17 @@ func (r *Reader) Close() {
 		r.db = nil
 	}
 }
+
+// Count returns the number of rows in the snapshot at path.
+func Count(ctx context.Context, path string) (int64, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count snapshot rows: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format/snapshot"
+	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/storage"
+)
+
+// Export renders the snapshot at snapPath into formats (one pass, every
+// format fed the same rows) and publishes each file under its timestamped
+// name. The latest names do not move: that is Publish's job, once every
+// format of the dataset is written. Warnings about the rows (unparsable
+// geometry, non-finite floats) are returned for the report.
+func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string) ([]*Artifact, *Warnings, error) {
+	rd, err := snapshot.Open(ctx, snapPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	defer rd.Close()
+	w := &Warnings{}
+	st, err := newStage(d, rd.Schema(), opts.Strict, w, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	exp, err := newExporter(env.Store, job, d, rd.Schema(), formats)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer exp.abort()
+	for rd.Next() {
+		if err := renderRow(env, exp, st, rd.Row()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	if err := exp.finish(); err != nil {
+		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	if err := exp.upload(ctx, env.Store); err != nil {
+		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	return exp.artifacts, w, nil
+}
+
+// renderRow decodes the row's geometry, checks its values and writes it
+// into every format.
+func renderRow(env *Env, exp *exporter, st *stage, row record.Row) error {
+	if err := st.prepare(row); err != nil {
+		return err
+	}
+	if err := exp.write(row); err != nil {
+		return fmt.Errorf("dataset %s, %s: %w", st.dataset, st.key(row), err)
+	}
+	env.Progress.Add(1)
+	return nil
+}
+
+// DeleteArtifacts removes published timestamped files of a run that did
+// not reach Publish (the latest names never pointed at them).
+func DeleteArtifacts(ctx context.Context, store storage.Store, artifacts []*Artifact) {
+	for _, a := range artifacts {
+		_ = store.Delete(context.WithoutCancel(ctx), a.Key)
+	}
+}

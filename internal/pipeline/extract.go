@@ -1,0 +1,254 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format/snapshot"
+	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/state"
+)
+
+// Extraction is what the extract step did to one dataset. It is the input
+// of export and publish: in the embedded runner it stays in memory, in
+// distributed mode it travels in the job record.
+type Extraction struct {
+	Dataset string `json:"dataset"`
+	// Mode is "full" or "incremental".
+	Mode      string `json:"mode"`
+	RowsRead  int64  `json:"rows_read"`
+	Records   int64  `json:"records"`
+	Inserted  int64  `json:"inserted"`
+	Updated   int64  `json:"updated"`
+	Deleted   int64  `json:"deleted"`
+	Unchanged int64  `json:"unchanged"`
+	// StateJob is the job of the watermark in the state store when the
+	// run started ("" if none): the compare-and-set of publish expects it.
+	StateJob string `json:"state_job"`
+	// PrevSnapshot is the snapshot the run merged into, deleted after
+	// publish.
+	PrevSnapshot    string        `json:"prev_snapshot,omitempty"`
+	WatermarkBefore *state.Cursor `json:"watermark_before,omitempty"`
+	WatermarkAfter  *state.Cursor `json:"watermark_after,omitempty"`
+	WarningCount    int64         `json:"warning_count"`
+	Warnings        []string      `json:"warnings,omitempty"`
+}
+
+// planExtraction reads the dataset's watermark (restoring it from the newest
+// manifest when the state store lost it) and decides the run's mode.
+func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Options) (*Extraction, *state.Watermark, record.Value, error) {
+	ext := &Extraction{Dataset: d.Name, Mode: "full"}
+	var cursor record.Value
+	if d.Incremental == nil {
+		return ext, nil, cursor, nil
+	}
+	wm, err := env.State.Get(ctx, d.Name)
+	if err != nil {
+		return nil, nil, cursor, fmt.Errorf("dataset %s: read watermark: %w", d.Name, err)
+	}
+	if wm != nil {
+		ext.StateJob = wm.JobID
+	}
+	if opts.Full {
+		if wm != nil {
+			ext.PrevSnapshot = wm.Snapshot
+		}
+		return ext, wm, cursor, nil
+	}
+	if wm == nil {
+		if wm, err = restoreWatermark(ctx, env, d.Name); err != nil {
+			env.Log.Warn("could not restore the watermark from manifests; running full", "dataset", d.Name, "error", err)
+			wm = nil
+		} else if wm != nil {
+			env.Log.Warn("watermark missing from the state store; restored from the newest manifest",
+				"dataset", d.Name, "manifest_job", wm.JobID, "watermark", wm.Cursor.Value)
+		}
+	}
+	if wm == nil || wm.Snapshot == "" {
+		return ext, wm, cursor, nil
+	}
+	if cursor, err = wm.Cursor.Decode(); err != nil {
+		return nil, nil, cursor, fmt.Errorf("dataset %s: watermark: %w", d.Name, err)
+	}
+	before := wm.Cursor
+	ext.WatermarkBefore = &before
+	ext.PrevSnapshot = wm.Snapshot
+	ext.Mode = "incremental"
+	return ext, wm, cursor, nil
+}
+
+// Extract runs the dataset's query — from the watermark minus the lookback
+// when incremental — applies the transformations and merges the rows into
+// a snapshot written at snapPath (a copy of the previous snapshot for
+// incremental runs, a new one otherwise). The caller holds the dataset's
+// lock. Nothing is published: the watermark and the files stay as they
+// were until Publish.
+func Extract(ctx context.Context, env *Env, d *config.Dataset, opts Options, snapPath string) (*Extraction, error) {
+	ext, _, cursor, err := planExtraction(ctx, env, d, opts)
+	if err != nil {
+		return nil, err
+	}
+	env.Log.Info("extracting", "dataset", d.Name, "mode", ext.Mode)
+	rows, err := query(ctx, env, d, ext, cursor)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var w Warnings
+	st, err := newStage(d, rows.Schema(), opts.Strict, &w, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := merge(ctx, env, d, ext, cursor, rows, st, snapPath); err != nil {
+		return nil, err
+	}
+	ext.WarningCount, ext.Warnings = w.Count(), w.Messages()
+	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
+	return ext, nil
+}
+
+// query starts the dataset's query with the incremental filter, if any.
+func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value) (source.Rows, error) {
+	var filter *source.Filter
+	if ext.Mode == "incremental" {
+		filter = &source.Filter{
+			Column: d.Incremental.Column,
+			Min:    state.Lookback(cursor, d.Incremental.Lookback.D()),
+			Nulls:  source.NullCursor(d.Incremental.NullCursor),
+		}
+	}
+	rows, err := env.Source.Query(ctx, d.Query, filter)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	return rows, nil
+}
+
+// merge reads the query's rows into the snapshot at snapPath.
+func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value,
+	rows source.Rows, st *stage, snapPath string) error {
+	in := rows.Schema()
+	cursorIdx, deletedIdx := -1, -1
+	var err error
+	if d.Incremental != nil {
+		if cursorIdx, err = in.MustIndex(d.Incremental.Column); err != nil {
+			return fmt.Errorf("dataset %s: incremental.column: %w", d.Name, err)
+		}
+		if d.Incremental.DeletedColumn != "" {
+			if deletedIdx, err = in.MustIndex(d.Incremental.DeletedColumn); err != nil {
+				return fmt.Errorf("dataset %s: incremental.deleted_column: %w", d.Name, err)
+			}
+		}
+	}
+	var sw *snapshot.Writer
+	if ext.Mode == "incremental" {
+		if err := Fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
+			return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
+		}
+		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+	} else {
+		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+	}
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			sw.Abort()
+		}
+	}()
+	cur := cursor
+	for rows.Next() {
+		row := rows.Row()
+		ext.RowsRead++
+		if cursorIdx >= 0 {
+			if cur, err = advanceCursor(d, cur, row[cursorIdx], st, row); err != nil {
+				return err
+			}
+		}
+		deleted := deletedIdx >= 0 && truthy(row[deletedIdx])
+		if err := st.transform(row); err != nil {
+			return err
+		}
+		if deleted {
+			if ext.Mode == "incremental" {
+				gone, err := sw.Delete(ctx, row)
+				if err != nil {
+					return fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err)
+				}
+				if gone {
+					ext.Deleted++
+				}
+			}
+			continue
+		}
+		change, err := sw.Put(ctx, row)
+		if err != nil {
+			return fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err)
+		}
+		switch change {
+		case snapshot.Inserted:
+			ext.Inserted++
+		case snapshot.Updated:
+			ext.Updated++
+		case snapshot.Unchanged:
+			ext.Unchanged++
+		}
+		env.Progress.Add(1)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	committed = true
+	if err := sw.Commit(); err != nil {
+		return err
+	}
+	if ext.Records, err = snapshot.Count(ctx, snapPath); err != nil {
+		return fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	if d.Incremental != nil {
+		c, err := state.EncodeCursor(cur)
+		if err != nil {
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		ext.WatermarkAfter = &c
+	}
+	return nil
+}
+
+// advanceCursor returns the larger of the run's cursor and the row's.
+func advanceCursor(d *config.Dataset, cur, c record.Value, st *stage, row record.Row) (record.Value, error) {
+	if c.Kind == record.Null {
+		if d.Incremental.NullCursor == string(source.NullError) {
+			return cur, fmt.Errorf("dataset %s, %s: cursor column %s is NULL (incremental.null_cursor: error)",
+				d.Name, st.key(row), d.Incremental.Column)
+		}
+		return cur, nil
+	}
+	if _, err := state.EncodeCursor(c); err != nil {
+		return cur, fmt.Errorf("dataset %s: incremental.column %s: %w", d.Name, d.Incremental.Column, err)
+	}
+	if cur.Kind != record.Null && cur.Kind != c.Kind {
+		return cur, fmt.Errorf("dataset %s: cursor column %s is %s now but the watermark is %s; run with --full",
+			d.Name, d.Incremental.Column, c.Kind, cur.Kind)
+	}
+	if cur.Kind == record.Null || state.Less(cur, c) {
+		c.B = nil
+		return c, nil
+	}
+	return cur, nil
+}
+
+func truthy(v record.Value) bool {
+	switch v.Kind {
+	case record.Bool, record.Int:
+		return v.I != 0
+	case record.Text:
+		return slices.Contains([]string{"t", "true", "y", "yes", "1"}, v.S)
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/state"
+)
+
+// Publish makes a dataset's run visible, in an order that never loses
+// data: store the snapshot (if snapPath is set; workers stored it at
+// extract), point every latest name at the new files, write the manifest
+// (through writeManifest), and only then advance the watermark with a
+// compare-and-set on the watermark the run started from. A failure before
+// the watermark moves leaves the old watermark: the next run re-reads what
+// this one read and merges it again, idempotently.
+func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Extraction, artifacts []*Artifact,
+	snapPath string, res *DatasetResult, writeManifest func(context.Context, *DatasetResult) error) error {
+	var newWM *state.Watermark
+	key := SnapshotKey(d.Name, job.ID)
+	if d.Incremental != nil {
+		if snapPath != "" {
+			if err := env.Store.Put(ctx, key, snapPath, false); err != nil {
+				return fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
+			}
+		}
+		newWM = &state.Watermark{Cursor: *ext.WatermarkAfter, JobID: job.ID, Snapshot: key, Rows: ext.Records, UpdatedAt: env.now().UTC()}
+		res.Snapshot = key
+	}
+	for _, a := range artifacts {
+		if err := env.Store.Link(ctx, a.Latest, a.Key); err != nil {
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		env.Log.Info("exported", "job_id", job.ID, "dataset", d.Name, "format", a.Format, "path", a.Path, "rows", a.Rows)
+	}
+	res.Success = true
+	if err := writeManifest(ctx, res); err != nil {
+		res.Success = false
+		return fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)
+	}
+	if newWM == nil {
+		return nil
+	}
+	if err := env.State.Set(ctx, d.Name, ext.StateJob, newWM); err != nil {
+		res.Success = false
+		return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
+	}
+	if ext.PrevSnapshot != "" && ext.PrevSnapshot != key {
+		if err := env.Store.Delete(ctx, ext.PrevSnapshot); err != nil {
+			env.Log.Warn("could not delete the previous snapshot", "dataset", d.Name, "key", ext.PrevSnapshot, "error", err)
+		}
+	}
+	return nil
+}
+
+// resultOf starts a dataset's result from its extraction.
+func resultOf(ext *Extraction) *DatasetResult {
+	return &DatasetResult{
+		Name: ext.Dataset, Mode: ext.Mode, Records: ext.Records, RowsRead: ext.RowsRead,
+		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,
+		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter,
+	}
+}
