@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/countysync
 PKGS := ./...
 
-.PHONY: help build demo test test-unit services lint fmt vet bench bench-go fuzz clean
+.PHONY: help build demo test test-unit services lint fmt vet bench bench-go fuzz clean proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
+bench: ## countysync vs psql \copy and ogr2ogr on seeded PostGIS parcels (BENCH_ROWS=1000000 for the large run); writes BENCHMARKS.md
+	scripts/bench.sh
+
 bench-go: ## Go benchmarks of writers and geometry decoding
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
@@ -41,6 +44,11 @@ fuzz: ## run each fuzz target for 30s
 	@for t in $$(grep -rl 'func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -ho 'func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | sed 's/func //'); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./$$t || exit 1; done; done
+
+proto: ## regenerate proto/countysync/v1/*.pb.go (needs protoc: apt-get install protobuf-compiler)
+	@mkdir -p .build/bin
+	$(GO) build -o .build/bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	protoc --plugin=protoc-gen-go=.build/bin/protoc-gen-go --go_out=. --go_opt=paths=source_relative proto/countysync/v1/*.proto
 
 clean: ## remove build output and demo files
 	rm -rf bin exports county-demo.sqlite countysync.demo.yaml .build

@@ -5,7 +5,8 @@
 #   eval "$(scripts/services.sh)"
 #
 # PostgreSQL 15 with PostGIS 3 (postgresql-15-postgis-3) and GDAL's ogrinfo
-# (gdal-bin, an independent reader of our GeoJSON and SQLite files). Everything
+# (gdal-bin, an independent reader of our GeoJSON and SQLite files), and MinIO
+# (built with `go install`, cached in $COUNTYSYNC_TOOLS). Everything
 # it says goes to stderr; stdout carries only the export lines.
 set -euo pipefail
 
@@ -51,3 +52,66 @@ psql "$PG_URL" -qtAc "select 1 from pg_available_extensions where name='postgis'
 
 log "PostgreSQL+PostGIS ready"
 echo "export COUNTYSYNC_TEST_PG='$PG_URL'"
+
+# Redis 7 (Debian's redis-server) on 127.0.0.1:6379, without persistence; a
+# Redis that already answers PING there is reused. Tests pick DBs 1-15 and
+# key prefixes of their own (internal/testsvc/redis.go).
+apt_install redis-server
+redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+if ! redis_ping; then
+  log "starting Redis on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >&2
+  for _ in $(seq 1 40); do redis_ping && break; sleep 0.25; done
+  redis_ping || { log "Redis did not start"; exit 1; }
+fi
+log "Redis ready"
+echo "export COUNTYSYNC_TEST_REDIS=redis://127.0.0.1:6379/0"
+
+# MinIO, built from source with `go install` into a tools folder outside the
+# repository that every clone shares (about 8 minutes the first time on 2
+# cores), started on 127.0.0.1 with its data under .build/minio-data. A MinIO
+# that already answers on the port is reused (it must accept the same root
+# credentials). COUNTYSYNC_TEST_S3 = http://USER:PASSWORD@HOST:PORT.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+TOOLS=${COUNTYSYNC_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/countysync/tools}
+MINIO_PORT=${COUNTYSYNC_MINIO_PORT:-9000}
+MINIO_CONSOLE_PORT=${COUNTYSYNC_MINIO_CONSOLE_PORT:-9001}
+MINIO_USER=${COUNTYSYNC_MINIO_USER:-countysync}
+MINIO_PASSWORD=${COUNTYSYNC_MINIO_PASSWORD:-countysync-secret}
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MINIO_URL="http://127.0.0.1:$MINIO_PORT"
+
+minio_live() { curl -sf -o /dev/null --max-time 2 "$MINIO_URL/minio/health/live"; }
+
+if minio_live; then
+  log "reusing the MinIO that answers on 127.0.0.1:$MINIO_PORT"
+else
+  if [ ! -x "$TOOLS/minio" ]; then
+    command -v go >/dev/null || { log "go is needed to build MinIO"; exit 1; }
+    log "building MinIO $MINIO_VERSION into $TOOLS (about 8 minutes the first time)"
+    mkdir -p "$TOOLS"
+    GOBIN="$TOOLS" go install "github.com/minio/minio@$MINIO_VERSION" >&2
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$MINIO_PORT") 2>/dev/null; then
+    log "port $MINIO_PORT is taken by something that is not a live MinIO; set COUNTYSYNC_MINIO_PORT"
+    exit 1
+  fi
+  mkdir -p "$REPO_ROOT/.build/minio-data"
+  log "starting MinIO on 127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT, log .build/minio.log)"
+  # Detached, with no hold on our stdout, so `eval "$(...)"` returns.
+  MINIO_ROOT_USER="$MINIO_USER" MINIO_ROOT_PASSWORD="$MINIO_PASSWORD" MINIO_UPDATE=off \
+    nohup "$TOOLS/minio" server --quiet \
+      --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" \
+      "$REPO_ROOT/.build/minio-data" </dev/null >"$REPO_ROOT/.build/minio.log" 2>&1 &
+  for _ in $(seq 1 120); do minio_live && break; sleep 0.5; done
+  minio_live || { log "MinIO did not start; see .build/minio.log"; tail -n 20 "$REPO_ROOT/.build/minio.log" >&2; exit 1; }
+fi
+# A signed ListBuckets proves the credentials (curl >= 7.75 signs SigV4).
+if ! curl -sf -o /dev/null --max-time 5 --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$MINIO_USER:$MINIO_PASSWORD" "$MINIO_URL/" 2>/dev/null; then
+  log "MinIO on 127.0.0.1:$MINIO_PORT rejects user $MINIO_USER; set COUNTYSYNC_MINIO_USER/COUNTYSYNC_MINIO_PASSWORD to its root credentials"
+  exit 1
+fi
+
+log "MinIO ready"
+echo "export COUNTYSYNC_TEST_S3='http://$MINIO_USER:$MINIO_PASSWORD@127.0.0.1:$MINIO_PORT'"

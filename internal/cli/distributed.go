@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
 )
-
-// errNotYet marks distributed commands whose runner is not wired yet.
-var errNotYet = errors.New("not implemented yet")
 
 type workerOptions struct {
 	configPath      string
@@ -133,12 +129,3 @@ collapse per second, but do not rely on it).`,
 	_ = c.MarkFlagRequired("config")
 	return c
 }
-
-// Runners, filled in by the queue wiring.
-var (
-	runWorker    = func(cmd *cobra.Command, g *globals, o *workerOptions) error { return errNotYet }
-	runEnqueue   = func(cmd *cobra.Command, g *globals, o *enqueueOptions) error { return errNotYet }
-	runStatus    = func(cmd *cobra.Command, g *globals, o *redisOptions, id string) error { return errNotYet }
-	runDashboard = func(cmd *cobra.Command, g *globals, o *dashboardOptions) error { return errNotYet }
-	runScheduler = func(cmd *cobra.Command, g *globals, path string) error { return errNotYet }
-)

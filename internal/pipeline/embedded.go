@@ -11,8 +11,8 @@ import (
 	"github.com/countydatasync/countysync/internal/record"
 )
 
-// formatsFor returns the formats a dataset is rendered in for opts.
-func formatsFor(d *config.Dataset, opts Options) []string {
+// FormatsFor returns the formats a dataset is rendered in for opts.
+func FormatsFor(d *config.Dataset, opts Options) []string {
 	if len(opts.Formats) == 0 {
 		return d.Formats
 	}
@@ -53,7 +53,7 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	if opts.Incremental && d.Incremental == nil {
 		return nil, fmt.Errorf("dataset %s: --incremental given but the dataset has no incremental: section", d.Name)
 	}
-	formats := formatsFor(d, opts)
+	formats := FormatsFor(d, opts)
 	if len(formats) == 0 {
 		return nil, fmt.Errorf("dataset %s: no formats to write", d.Name)
 	}
@@ -71,8 +71,8 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	if err != nil {
 		return nil, err
 	}
-	res := resultOf(ext)
-	arts, w, err := Export(ctx, env, job, d, opts, snapPath, formats)
+	res := ResultOf(ext)
+	arts, w, err := Export(ctx, env, job, d, opts, snapPath, formats, true)
 	if err != nil {
 		return res, err
 	}
@@ -129,10 +129,10 @@ func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, op
 	}
 	ext.Records = exp.rows
 	env.Log.Info("extracted", "job_id", job.ID, "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
-	if err := exp.upload(ctx, env.Store); err != nil {
+	if err := exp.upload(ctx, env.Store, true); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
-	res := resultOf(ext)
+	res := ResultOf(ext)
 	res.Artifacts = exp.artifacts
 	res.WarningCount, res.Warnings = w.Count(), w.Messages()
 	if err := Publish(ctx, env, job, d, ext, exp.artifacts, "", res, writeManifest); err != nil {

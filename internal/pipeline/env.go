@@ -24,6 +24,9 @@ type Env struct {
 	Now func() time.Time
 }
 
+// CurrentTime returns the Env's clock reading.
+func (e *Env) CurrentTime() time.Time { return e.now() }
+
 func (e *Env) now() time.Time {
 	if e.Now != nil {
 		return e.Now()

@@ -132,9 +132,9 @@ func (e *exporter) abort() {
 
 // upload publishes every artifact under its timestamped name. On error it
 // removes what it had published.
-func (e *exporter) upload(ctx context.Context, store storage.Store) error {
+func (e *exporter) upload(ctx context.Context, store storage.Store, exclusive bool) error {
 	for i, a := range e.artifacts {
-		if err := store.Put(ctx, a.Key, a.tmp, true); err != nil {
+		if err := store.Put(ctx, a.Key, a.tmp, exclusive); err != nil {
 			for _, done := range e.artifacts[:i] {
 				_ = store.Delete(context.WithoutCancel(ctx), done.Key)
 			}

@@ -14,8 +14,10 @@ import (
 // format fed the same rows) and publishes each file under its timestamped
 // name. The latest names do not move: that is Publish's job, once every
 // format of the dataset is written. Warnings about the rows (unparsable
-// geometry, non-finite floats) are returned for the report.
-func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string) ([]*Artifact, *Warnings, error) {
+// geometry, non-finite floats) are returned for the report. With exclusive
+// false an existing file of the same name — this job's own, from a task
+// that died after uploading it — is replaced.
+func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string, exclusive bool) ([]*Artifact, *Warnings, error) {
 	rd, err := snapshot.Open(ctx, snapPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
@@ -42,7 +44,7 @@ func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err := exp.finish(); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
-	if err := exp.upload(ctx, env.Store); err != nil {
+	if err := exp.upload(ctx, env.Store, exclusive); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	return exp.artifacts, w, nil

@@ -13,8 +13,10 @@ import (
 	"github.com/countydatasync/countysync/internal/source/sqlite"
 	"github.com/countydatasync/countysync/internal/state"
 	statefile "github.com/countydatasync/countysync/internal/state/file"
+	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 	"github.com/countydatasync/countysync/internal/storage"
 	"github.com/countydatasync/countysync/internal/storage/local"
+	"github.com/countydatasync/countysync/internal/storage/s3"
 )
 
 // OpenSource connects to the source database named by url.
@@ -33,6 +35,12 @@ func OpenStore(ctx context.Context, url string, log *slog.Logger) (storage.Store
 	switch {
 	case strings.HasPrefix(url, "file://"):
 		return local.Open(strings.TrimPrefix(url, "file://"))
+	case strings.HasPrefix(url, "s3://"):
+		st, err := s3.Open(ctx, url, log)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("unsupported storage URL %s", config.RedactURL(url))
 }
@@ -50,6 +58,8 @@ func OpenState(ctx context.Context, cfg *config.Config, store storage.Store, log
 		return statefile.Open(filepath.Join(ls.Root(), ".countysync", "state.json"))
 	case strings.HasPrefix(url, "file://"):
 		return statefile.Open(strings.TrimPrefix(url, "file://"))
+	case strings.HasPrefix(url, "redis://"), strings.HasPrefix(url, "rediss://"):
+		return redisstate.Open(ctx, url, cfg.State.Prefix, log, redisstate.WithLease(cfg.State.LockLease.D()))
 	}
 	return nil, fmt.Errorf("unsupported state URL %s", config.RedactURL(url))
 }

@@ -54,8 +54,8 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 	return nil
 }
 
-// resultOf starts a dataset's result from its extraction.
-func resultOf(ext *Extraction) *DatasetResult {
+// ResultOf starts a dataset's result from its extraction.
+func ResultOf(ext *Extraction) *DatasetResult {
 	return &DatasetResult{
 		Name: ext.Dataset, Mode: ext.Mode, Records: ext.Records, RowsRead: ext.RowsRead,
 		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,

@@ -69,7 +69,7 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 		defer mu.Unlock()
 		partial := *report
 		partial.Datasets = append(append([]*DatasetResult(nil), report.Datasets...), res)
-		return putManifest(ctx, env, &partial)
+		return PutManifest(ctx, env, &partial)
 	}
 	for _, d := range datasets {
 		env.Progress.Start(d.Name)
@@ -93,7 +93,7 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 	if !report.Success {
 		report.Status = "failed"
 	}
-	if err := putManifest(context.WithoutCancel(ctx), env, report); err != nil {
+	if err := PutManifest(context.WithoutCancel(ctx), env, report); err != nil {
 		report.Success = false
 		report.Status = "failed"
 		report.Error = strings.TrimPrefix(report.Error+"; write manifest: "+err.Error(), "; ")
@@ -103,7 +103,8 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 	return report, nil
 }
 
-func putManifest(ctx context.Context, env *Env, r *Report) error {
+// PutManifest writes the report as the job's manifest.
+func PutManifest(ctx context.Context, env *Env, r *Report) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func (s *stage) transform(row record.Row) error {
 		return nil
 	}
 	if err := s.bound.Apply(row); err != nil {
-		return fmt.Errorf("dataset %s, row %d (%s): %w", s.dataset, s.row, s.key(row), err)
+		return fmt.Errorf("dataset %s, row %d (%s): %w: %w", s.dataset, s.row, s.key(row), err, ErrPermanent)
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func (s *stage) prepare(row record.Row) error {
 		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v; written as null",
 			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
 		if s.strict {
-			return fmt.Errorf("%s (--strict)", strings.TrimSuffix(msg, "; written as null"))
+			return fmt.Errorf("%s (--strict): %w", strings.TrimSuffix(msg, "; written as null"), ErrPermanent)
 		}
 		s.warnings.Add("%s", msg)
 		return nil

@@ -1,0 +1,372 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/state"
+	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
+)
+
+// Locker is the dataset lock the handlers share across tasks of a job
+// (implemented by state/redis.Store): Acquire is re-entrant for the same
+// owner, Hold stops renewing without releasing (the next task of the job
+// acquires it again), ReleaseLock ends it.
+type Locker interface {
+	Hold(ctx context.Context, dataset, owner string, wait time.Duration) (release func(keep bool), err error)
+	ReleaseLock(ctx context.Context, dataset, owner string) error
+}
+
+// Handlers runs the tasks of a worker.
+type Handlers struct {
+	Env     *pipeline.Env
+	Client  *asynq.Client
+	Records Records
+	Locks   Locker
+}
+
+func (h *Handlers) dataset(name string) (*config.Dataset, error) {
+	d := h.Env.Config.Dataset(name)
+	if d == nil {
+		return nil, fmt.Errorf("dataset %s is not in this worker's config (%s): %w", name, h.Env.Config.Path, asynq.SkipRetry)
+	}
+	return d, nil
+}
+
+// workPath returns a private temporary path for a task's snapshot copy.
+func (h *Handlers) workPath(job, dataset, suffix string) string {
+	return filepath.Join(h.Env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d%s", job, dataset, time.Now().UnixNano(), suffix))
+}
+
+// enqueue adds a task, treating "already there" as success: the id is
+// deterministic, so the task is the same.
+func (h *Handlers) enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := h.Client.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+// HandleExtract reads one dataset of a job into a snapshot in object
+// storage and fans out one export task per format.
+func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
+	var p v1.ExtractTask
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	job, err := jobOf(p.GetJobId(), p.GetStamp())
+	if err != nil {
+		return err
+	}
+	d, err := h.dataset(p.GetDataset())
+	if err != nil {
+		return err
+	}
+	opts := optionsFromProto(p.GetOptions())
+	formats := pipeline.FormatsFor(d, opts)
+	if len(formats) == 0 {
+		return fmt.Errorf("dataset %s: no formats to write: %w", d.Name, asynq.SkipRetry)
+	}
+	if opts.Incremental && d.Incremental == nil {
+		return fmt.Errorf("dataset %s: --incremental given but the dataset has no incremental: section: %w", d.Name, asynq.SkipRetry)
+	}
+	log := h.Env.Log.With("job_id", job.ID, "dataset", d.Name, "task", TypeExtract)
+	snapKey := pipeline.SnapshotKey(d.Name, job.ID)
+	ext, _, err := h.Records.extraction(ctx, job.ID, d.Name)
+	if err != nil {
+		return err
+	}
+	if ext == nil {
+		// A second run of the same dataset waits for the first: the
+		// task fails with ErrLocked and asynq retries it with backoff.
+		release, err := h.Locks.Hold(ctx, d.Name, job.ID, h.Env.Config.State.LockWait.D())
+		if err != nil {
+			return err
+		}
+		keep := false
+		defer func() { release(keep) }()
+		tmp := h.workPath(job.ID, d.Name, ".snapshot.sqlite")
+		defer os.Remove(tmp)
+		if ext, err = pipeline.Extract(ctx, h.Env, d, opts, tmp); err != nil {
+			return classify(err)
+		}
+		if err := h.Env.Store.Put(ctx, snapKey, tmp, false); err != nil {
+			return fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
+		}
+		data, _ := json.Marshal(ext)
+		if _, err := h.Records.Store.PutArtifact(ctx, job.ID, d.Name, extractionMember, data); err != nil {
+			return err
+		}
+		keep = true
+		log.Info("extracted", "records", ext.Records, "rows_read", ext.RowsRead)
+	}
+	for _, f := range formats {
+		task, err := newTask(TypeExport, exportID(job.ID, d.Name, f), &v1.ExportTask{
+			JobId: job.ID, Dataset: d.Name, Format: f, SnapshotKey: snapKey, Formats: formats,
+			Options: p.GetOptions(), Stamp: job.Stamp,
+		}, exportTimeout)
+		if err != nil {
+			return err
+		}
+		if err := h.enqueue(ctx, task); err != nil {
+			return fmt.Errorf("enqueue export %s of %s: %w", f, d.Name, err)
+		}
+	}
+	return nil
+}
+
+// HandleExport renders one format of a dataset from its snapshot, records
+// the artifact, and enqueues publish if it completed the dataset's set.
+func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
+	var p v1.ExportTask
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	job, err := jobOf(p.GetJobId(), p.GetStamp())
+	if err != nil {
+		return err
+	}
+	d, err := h.dataset(p.GetDataset())
+	if err != nil {
+		return err
+	}
+	format := p.GetFormat()
+	if !slices.Contains(p.GetFormats(), format) {
+		return fmt.Errorf("export task for %s lists formats %v without it: %w", format, p.GetFormats(), asynq.SkipRetry)
+	}
+	_, docs, err := h.Records.extraction(ctx, job.ID, d.Name)
+	if err != nil {
+		return err
+	}
+	done := int64(len(docs))
+	if _, ok := docs[format]; !ok {
+		release, err := h.Locks.Hold(ctx, d.Name, job.ID, 0)
+		if err != nil {
+			return err
+		}
+		defer release(true)
+		tmp := h.workPath(job.ID, d.Name, "."+format+".snapshot.sqlite")
+		defer os.Remove(tmp)
+		if err := pipeline.Fetch(ctx, h.Env.Store, p.GetSnapshotKey(), tmp); err != nil {
+			return fmt.Errorf("dataset %s: fetch snapshot %s: %w", d.Name, p.GetSnapshotKey(), err)
+		}
+		opts := optionsFromProto(p.GetOptions())
+		arts, w, err := pipeline.Export(ctx, h.Env, job, d, opts, tmp, []string{format}, false)
+		if err != nil {
+			return classify(err)
+		}
+		doc := artifactDoc{Artifact: arts[0]}
+		if format == p.GetFormats()[0] { // every format sees the same rows: keep one copy of the warnings
+			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
+		}
+		data, _ := json.Marshal(doc)
+		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, format, data); err != nil {
+			return err
+		}
+	}
+	if done < int64(len(p.GetFormats())+1) {
+		return nil
+	}
+	task, err := newTask(TypePublish, publishID(job.ID, d.Name), &v1.PublishTask{
+		JobId: job.ID, Dataset: d.Name, SnapshotKey: p.GetSnapshotKey(), Stamp: job.Stamp,
+	}, publishTimeout)
+	if err != nil {
+		return err
+	}
+	return h.enqueue(ctx, task)
+}
+
+// HandlePublish moves the latest names, writes the manifest, advances the
+// watermark and releases the dataset's lock.
+func (h *Handlers) HandlePublish(ctx context.Context, t *asynq.Task) error {
+	var p v1.PublishTask
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	job, err := jobOf(p.GetJobId(), p.GetStamp())
+	if err != nil {
+		return err
+	}
+	d, err := h.dataset(p.GetDataset())
+	if err != nil {
+		return err
+	}
+	results, err := h.Records.results(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	if results[d.Name] == nil {
+		if err := h.publish(ctx, job, d, p.GetSnapshotKey()); err != nil {
+			return err
+		}
+	}
+	return h.finishJob(ctx, job.ID)
+}
+
+func (h *Handlers) publish(ctx context.Context, job pipeline.Job, d *config.Dataset, snapKey string) error {
+	ext, docs, err := h.Records.extraction(ctx, job.ID, d.Name)
+	if err != nil {
+		return err
+	}
+	if ext == nil {
+		return fmt.Errorf("dataset %s: publish before extraction: %w", d.Name, asynq.SkipRetry)
+	}
+	release, err := h.Locks.Hold(ctx, d.Name, job.ID, 0)
+	if err != nil {
+		return err
+	}
+	defer release(true)
+	res := pipeline.ResultOf(ext)
+	res.WarningCount, res.Warnings = ext.WarningCount, ext.Warnings
+	doc, _ := h.Records.Job(ctx, job.ID)
+	var formats []string
+	if doc != nil {
+		formats = pipeline.FormatsFor(d, pipeline.Options{Formats: doc.Formats})
+	}
+	for _, f := range formats {
+		var a artifactDoc
+		if err := json.Unmarshal(docs[f], &a); err != nil || a.Artifact == nil {
+			return fmt.Errorf("dataset %s: artifact record of %s: %v: %w", d.Name, f, err, asynq.SkipRetry)
+		}
+		res.Artifacts = append(res.Artifacts, a.Artifact)
+		res.WarningCount += a.WarningCount
+		res.Warnings = append(res.Warnings, a.Warnings...)
+	}
+	res.DurationSeconds = h.Env.CurrentTime().Sub(job.Start).Seconds()
+	writeManifest := func(ctx context.Context, r *pipeline.DatasetResult) error {
+		rep, _, err := h.Records.Report(ctx, job.ID)
+		if err != nil {
+			return err
+		}
+		for i, x := range rep.Datasets {
+			if x.Name == r.Name {
+				rep.Datasets[i] = r
+			}
+		}
+		return pipeline.PutManifest(ctx, h.Env, rep)
+	}
+	if err := pipeline.Publish(ctx, h.Env, job, d, ext, res.Artifacts, "", res, writeManifest); err != nil {
+		if errors.Is(err, state.ErrConflict) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	}
+	if d.Incremental == nil { // the snapshot was only the exports' input
+		_ = h.Env.Store.Delete(ctx, snapKey)
+	}
+	if err := h.Records.putResult(ctx, job.ID, res); err != nil {
+		return err
+	}
+	if err := h.Locks.ReleaseLock(ctx, d.Name, job.ID); err != nil {
+		h.Env.Log.Warn("release dataset lock", "job_id", job.ID, "dataset", d.Name, "error", err)
+	}
+	return nil
+}
+
+// finishJob marks the job done and writes its final manifest once every
+// dataset has a result. Several workers may get here at once; the work
+// is idempotent.
+func (h *Handlers) finishJob(ctx context.Context, id string) error {
+	rep, done, err := h.Records.Report(ctx, id)
+	if err != nil || !done {
+		return err
+	}
+	doc, err := h.Records.Job(ctx, id)
+	if err != nil {
+		return err
+	}
+	if doc.Status == "succeeded" || doc.Status == "failed" {
+		return nil
+	}
+	doc.End = h.Env.CurrentTime().UTC()
+	doc.Status = "succeeded"
+	if !rep.Success {
+		doc.Status = "failed"
+	}
+	rep.End, rep.Status = doc.End, doc.Status
+	rep.Manifest = h.Env.Store.Location(pipeline.ManifestKey(id))
+	if err := pipeline.PutManifest(ctx, h.Env, rep); err != nil {
+		return err
+	}
+	h.Env.Log.Info("job finished", "job_id", id, "success", rep.Success, "records", rep.RecordsProcessed())
+	return h.Records.putJob(ctx, doc)
+}
+
+// Fail records a dataset's failure once its task will not be retried: the
+// job's report says why, the lock is released and the files the job wrote
+// for the dataset (never pointed at by a latest name) are removed.
+func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
+	var jobID, stamp, dataset string
+	switch t.Type() {
+	case TypeExtract:
+		var p v1.ExtractTask
+		if decode(t, &p) != nil {
+			return
+		}
+		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
+	case TypeExport:
+		var p v1.ExportTask
+		if decode(t, &p) != nil {
+			return
+		}
+		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
+	case TypePublish:
+		var p v1.PublishTask
+		if decode(t, &p) != nil {
+			return
+		}
+		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
+	default:
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	log := h.Env.Log.With("job_id", jobID, "dataset", dataset, "task", t.Type())
+	results, err := h.Records.results(ctx, jobID)
+	if err != nil || results[dataset] != nil {
+		return
+	}
+	res := &pipeline.DatasetResult{Name: dataset, Mode: "failed", Error: cause.Error()}
+	if ext, docs, err := h.Records.extraction(ctx, jobID, dataset); err == nil {
+		if ext != nil {
+			res = pipeline.ResultOf(ext)
+			res.Error = cause.Error()
+		}
+		for f, data := range docs {
+			var a artifactDoc
+			if f != extractionMember && json.Unmarshal(data, &a) == nil && a.Artifact != nil {
+				_ = h.Env.Store.Delete(ctx, a.Artifact.Key)
+			}
+		}
+	}
+	_ = h.Env.Store.Delete(ctx, pipeline.SnapshotKey(dataset, jobID))
+	log.Error("dataset failed", "error", cause)
+	if err := h.Records.putResult(ctx, jobID, res); err != nil {
+		log.Error("record failure", "error", err)
+	}
+	if err := h.Locks.ReleaseLock(ctx, dataset, jobID); err != nil {
+		log.Warn("release dataset lock", "error", err)
+	}
+	_ = stamp
+	_ = h.finishJob(ctx, jobID)
+}
+
+// classify marks errors that retrying cannot fix as asynq.SkipRetry: bad
+// SQL, bad data under --strict, a changed schema.
+func classify(err error) error {
+	if errors.Is(err, source.ErrQuery) || errors.Is(err, pipeline.ErrPermanent) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}

@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/countydatasync/countysync/internal/pipeline"
+	redisstate "github.com/countydatasync/countysync/internal/state/redis"
+)
+
+// WorkerOptions configure a worker process.
+type WorkerOptions struct {
+	// RedisURL is the asynq and state Redis (redis:// or rediss://).
+	RedisURL string
+	// Concurrency is the number of tasks run at once.
+	Concurrency int
+	// Queues maps queue names to priorities.
+	Queues map[string]int
+	// Listen is the health/metrics address ("" or "off": none).
+	Listen string
+	// ShutdownTimeout is how long running tasks get on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// RunWorker runs tasks until ctx is cancelled (SIGTERM), then stops taking
+// tasks and waits up to ShutdownTimeout for running ones; asynq hands
+// unfinished tasks back to the queue.
+func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, o WorkerOptions) error {
+	redisOpt, err := asynq.ParseRedisURI(o.RedisURL)
+	if err != nil {
+		return fmt.Errorf("worker: redis URL: %w", err)
+	}
+	client := asynq.NewClient(redisOpt)
+	defer client.Close()
+	h := &Handlers{
+		Env: env, Client: client, Locks: RedisLocker{Store: store},
+		Records: Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
+	}
+	m := newMetrics()
+	srv := asynq.NewServer(redisOpt, asynq.Config{
+		Concurrency:     o.Concurrency,
+		Queues:          o.Queues,
+		ShutdownTimeout: o.ShutdownTimeout,
+		Logger:          slogAdapter{env.Log},
+		LogLevel:        asynq.InfoLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			final := errors.Is(err, asynq.SkipRetry) || retried >= maxRetry
+			env.Log.Warn("task failed", "type", t.Type(), "retried", retried, "max_retry", maxRetry, "final", final, "error", err)
+			if final {
+				h.Fail(ctx, t, err)
+			}
+		}),
+	})
+	mux := asynq.NewServeMux()
+	mux.Use(m.middleware)
+	mux.HandleFunc(TypeExtract, h.HandleExtract)
+	mux.HandleFunc(TypeExport, h.HandleExport)
+	mux.HandleFunc(TypePublish, h.HandlePublish)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	var hs *http.Server
+	if o.Listen != "" && o.Listen != "off" {
+		inspector := asynq.NewInspector(redisOpt)
+		defer inspector.Close()
+		m.reg.MustRegister(queueCollector{inspector: inspector})
+		hs, err = serveHealth(o.Listen, store, m.reg, env.Log)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+	}
+	env.Log.Info("worker started", "concurrency", o.Concurrency, "queues", o.Queues, "listen", o.Listen)
+	<-ctx.Done()
+	env.Log.Info("worker stopping: waiting for running tasks", "timeout", o.ShutdownTimeout)
+	srv.Shutdown()
+	if hs != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}
+	env.Log.Info("worker stopped")
+	return nil
+}
+
+// serveHealth serves /healthz (the process answers), /readyz (Redis
+// answers) and /metrics.
+func serveHealth(addr string, store *redisstate.Store, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Client().Ping(ctx).Err(); err != nil {
+			http.Error(w, "redis: unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("worker: health endpoint %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("health endpoint", "error", err)
+		}
+	}()
+	return hs, nil
+}
+
+// slogAdapter gives asynq our logger.
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.log.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.log.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.log.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.log.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) {
+	a.log.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

@@ -1,0 +1,47 @@
+// Package s3 implements storage.Store on S3-compatible object storage
+// (MinIO, AWS S3) with minio-go. It is the only package that imports
+// minio-go.
+//
+// # URL
+//
+//	s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&secure=true|false&region=REGION
+//
+// endpoint defaults to s3.amazonaws.com and secure to true. Every key lives
+// under PREFIX; List and Location hide and show it respectively. The URL
+// carries no secrets: credentials come from the environment, either
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN when
+// set) or, if those are unset, MINIO_ROOT_USER and MINIO_ROOT_PASSWORD.
+// Secrets never appear in errors or logs.
+//
+// Open checks that the endpoint answers and that the bucket exists,
+// creating it when it does not.
+//
+// # Atomicity
+//
+// Put uploads a local file with a single PUT below PartSize (16 MiB) and
+// a multipart upload above it; S3 makes an object visible only when the
+// PUT or the CompleteMultipartUpload succeeds, so a partial upload is
+// never seen under its key (a failed multipart upload is aborted).
+//
+// An exclusive Put sends "If-None-Match: *" on the PUT (and, for a
+// multipart upload, on its initiation and completion). MinIO and AWS S3
+// evaluate that condition atomically with the write, so of any number of
+// concurrent exclusive Puts of one key exactly one succeeds and the others
+// fail with storage.ErrExists. Servers that answer the header with
+// NotImplemented get a fallback (StatObject, then an unconditional PUT)
+// that has a race window: two writers that both see the key missing can
+// both write, the last one winning. A warning is logged once when the
+// fallback is used.
+//
+// Link makes the "latest" name a server-side copy of the target
+// (ComposeObject, which is a plain CopyObject up to 5 GiB and a multipart
+// copy above), so it is replaced atomically too.
+//
+// # Errors
+//
+// Errors are wrapped with %w: storage.ErrNotFound for a missing key,
+// storage.ErrExists for a lost exclusive Put, and minio.ErrorResponse
+// underneath for everything the server said. IsPermanent tells errors that
+// no retry can fix (access denied, bad credentials, missing or invalid
+// bucket, invalid keys and URLs) from transient ones.
+package s3
