@@ -28,7 +28,7 @@ apt_install() {
 }
 
 PG_MAJOR=${PG_MAJOR:-15}
-apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3
+apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3 protobuf-compiler curl
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL $PG_MAJOR"

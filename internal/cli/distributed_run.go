@@ -88,16 +88,16 @@ func cmp(vals ...int) int {
 }
 
 // openRedis loads the config (if any) and connects to its Redis.
-func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*config.Config, *redisstate.Store, error) {
+func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*config.Config, *redisstate.Store, string, error) {
 	log, err := g.newLogger(g.stderr)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	prefix := "countysync"
 	var cfg *config.Config
 	if configPath != "" {
 		if cfg, err = config.Load(configPath); err != nil {
-			return nil, nil, usageError(err)
+			return nil, nil, "", usageError(err)
 		}
 		prefix = cfg.State.Prefix
 		if redisURL == "" {
@@ -111,21 +111,21 @@ func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*c
 		redisURL = "redis://127.0.0.1:6379/0"
 	}
 	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") {
-		return nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
+		return nil, nil, "", usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
 	}
 	store, err := redisstate.Open(ctx, redisURL, prefix, log)
 	if err != nil {
-		return nil, nil, failedError(err)
+		return nil, nil, "", failedError(err)
 	}
 	if cfg != nil {
 		cfg.State.URL = redisURL
 	}
-	return cfg, store, nil
+	return cfg, store, redisURL, nil
 }
 
 func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	ctx := cmd.Context()
-	cfg, store, err := openRedis(ctx, g, o.configPath, "")
+	cfg, store, _, err := openRedis(ctx, g, o.configPath, "")
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 
 func runStatus(cmd *cobra.Command, g *globals, o *redisOptions, id string) error {
 	ctx := cmd.Context()
-	_, store, err := openRedis(ctx, g, o.configPath, o.redisURL)
+	_, store, _, err := openRedis(ctx, g, o.configPath, o.redisURL)
 	if err != nil {
 		return err
 	}

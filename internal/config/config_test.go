@@ -134,13 +134,15 @@ func TestParseErrors(t *testing.T) {
 func TestExpandEnv(t *testing.T) {
 	look := env(map[string]string{"A": "1", "EMPTY": ""})
 	cases := map[string]string{
-		"x${A}y":          "x1y",
-		"${B:-def}":       "def",
-		"${EMPTY:-def}":   "def",
-		"${EMPTY}":        "",
-		"$$1 and $1":      "$1 and $1",
-		"no refs":         "no refs",
-		"price > $2 ${A}": "price > $2 1",
+		"x${A}y":                           "x1y",
+		"${B:-def}":                        "def",
+		"${EMPTY:-def}":                    "def",
+		"${EMPTY}":                         "",
+		"$$1 and $1":                       "$1 and $1",
+		"no refs":                          "no refs",
+		"# ${UNSET} in a comment\nx: ${A}": "# ${UNSET} in a comment\nx: 1",
+		"  # indented ${UNSET}":            "  # indented ${UNSET}",
+		"price > $2 ${A}":                  "price > $2 1",
 	}
 	for in, want := range cases {
 		got, err := expandEnv("f", in, look)

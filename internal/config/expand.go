@@ -17,10 +17,26 @@ func expandEnv(file, text string, lookup func(string) (string, bool)) (string, e
 	var b strings.Builder
 	b.Grow(len(text))
 	line := 1
+	lineStart := true
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if c == '\n' {
 			line++
+			lineStart = true
+			b.WriteByte(c)
+			continue
+		}
+		if lineStart && c != ' ' && c != '\t' {
+			lineStart = false
+			if c == '#' { // a comment line: copy it unexpanded
+				end := strings.IndexByte(text[i:], '\n')
+				if end < 0 {
+					end = len(text) - i
+				}
+				b.WriteString(text[i : i+end])
+				i += end - 1
+				continue
+			}
 		}
 		if c != '$' || i+1 >= len(text) {
 			b.WriteByte(c)

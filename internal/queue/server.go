@@ -52,6 +52,7 @@ func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, 
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          slogAdapter{env.Log},
 		LogLevel:        asynq.InfoLevel,
+		RetryDelayFunc:  retryDelay,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)

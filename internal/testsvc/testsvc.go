@@ -108,3 +108,18 @@ func withDatabase(url, db string) string {
 	}
 	return scheme + rest + "/" + db + query
 }
+
+// PGQueryRow runs a query that returns one row and scans it into dest.
+func PGQueryRow(t testing.TB, url, query string, dest ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer c.Close(ctx)
+	if err := c.QueryRow(ctx, query).Scan(dest...); err != nil {
+		t.Fatalf("query %q: %v", query, err)
+	}
+}

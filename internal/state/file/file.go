@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 
@@ -192,10 +193,13 @@ func trimNL(b []byte) string {
 func (s *Store) Close() error { return nil }
 
 type fileLock struct {
+	mu     sync.Mutex
 	unlock func()
 }
 
 func (l *fileLock) Release(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.unlock != nil {
 		l.unlock()
 		l.unlock = nil

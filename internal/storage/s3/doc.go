@@ -23,15 +23,24 @@
 // PUT or the CompleteMultipartUpload succeeds, so a partial upload is
 // never seen under its key (a failed multipart upload is aborted).
 //
-// An exclusive Put sends "If-None-Match: *" on the PUT (and, for a
-// multipart upload, on its initiation and completion). MinIO and AWS S3
-// evaluate that condition atomically with the write, so of any number of
-// concurrent exclusive Puts of one key exactly one succeeds and the others
-// fail with storage.ErrExists. Servers that answer the header with
-// NotImplemented get a fallback (StatObject, then an unconditional PUT)
-// that has a race window: two writers that both see the key missing can
-// both write, the last one winning. A warning is logged once when the
-// fallback is used.
+// An exclusive Put must let exactly one of any number of concurrent
+// writers of a key succeed. MinIO evaluates "If-None-Match: *" atomically
+// for a single PUT, but not for CompleteMultipartUpload (concurrent
+// conditional multipart uploads of one key were all seen to succeed), so an
+// exclusive Put first claims the key with a conditional single PUT of a
+// small claim object under .countysync/claims/ (hidden from List), then
+// uploads with If-None-Match: * (which catches a key written earlier) and
+// deletes the claim. Losers get storage.ErrExists, which therefore means
+// "the key exists or another writer is publishing it". The holder refreshes
+// its claim every 30 s; a claim older than 2 minutes belongs to a writer
+// that died and is taken over (conditional on its ETag), so a crash delays
+// the next exclusive Put of that key by at most 2 minutes. Writers' clocks
+// must agree to well within that.
+//
+// Servers that answer If-None-Match with NotImplemented get a fallback
+// (StatObject, then an unconditional PUT) with a race window: two writers
+// that both see the key missing both write, the last one winning. A
+// warning is logged once when the fallback is used.
 //
 // Link makes the "latest" name a server-side copy of the target
 // (ComposeObject, which is a plain CopyObject up to 5 GiB and a multipart

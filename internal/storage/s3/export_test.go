@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -35,4 +36,17 @@ func SetCopyLimitForTest(limit int64) (restore func()) {
 	old := copyLimit
 	copyLimit = limit
 	return func() { copyLimit = old }
+}
+
+// SetClaimTTLForTest changes the age at which exclusive claims go stale.
+func SetClaimTTLForTest(ttl time.Duration) (restore func()) {
+	old := claimTTL
+	claimTTL = ttl
+	return func() { claimTTL = old }
+}
+
+// ClaimForTest leaves a claim on key, as a writer that died would.
+func (s *Store) ClaimForTest(ctx context.Context, key string) error {
+	_, err := s.putClaim(ctx, s.prefix+claimDir+key, "")
+	return err
 }

@@ -223,7 +223,7 @@ func (s *Store) Prefix() string { return s.prefix }
 // clean relative paths (the same rule as the local store).
 func (s *Store) object(key string) (string, error) {
 	clean := path.Clean("/" + key)[1:]
-	if clean == "" || clean != key || strings.HasPrefix(clean, "../") {
+	if clean == "" || clean != key || strings.HasPrefix(clean, "../") || strings.HasPrefix(clean, claimDir) {
 		return "", permanent(fmt.Errorf("invalid storage key %q", key))
 	}
 	return s.prefix + key, nil
@@ -253,15 +253,15 @@ func contentType(key string) string {
 // Put implements storage.Store. The file goes up in one PUT, or as a
 // multipart upload when larger than PartSize, and is removed after a
 // successful upload (on failure it stays for the caller to retry; Close
-// removes whatever is left in WorkDir). An exclusive Put is a conditional
-// PUT (If-None-Match: *) and fails with storage.ErrExists when the key
-// exists.
+// removes whatever is left in WorkDir). An exclusive Put fails with
+// storage.ErrExists when the key exists or another exclusive Put of it is
+// in flight; see exclusive.go for how that holds under concurrency.
 func (s *Store) Put(ctx context.Context, key, src string, exclusive bool) error {
 	obj, err := s.object(key)
 	if err != nil {
 		return err
 	}
-	upload := func(opts minio.PutObjectOptions) error {
+	upload := func(ctx context.Context, opts minio.PutObjectOptions) error {
 		_, err := s.client.FPutObject(ctx, s.bucket, obj, src, opts)
 		return err
 	}
@@ -280,21 +280,21 @@ func (s *Store) PutBytes(ctx context.Context, key string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.put(ctx, key, obj, false, func(opts minio.PutObjectOptions) error {
+	return s.put(ctx, key, obj, false, func(ctx context.Context, opts minio.PutObjectOptions) error {
 		_, err := s.client.PutObject(ctx, s.bucket, obj, bytes.NewReader(data), int64(len(data)), opts)
 		return err
 	})
 }
 
-// put runs upload with the options for key, conditional if exclusive,
-// and translates the outcome.
-func (s *Store) put(ctx context.Context, key, obj string, exclusive bool, upload func(minio.PutObjectOptions) error) error {
+// put runs upload with the options for key, exclusively if asked (see
+// exclusive.go), and translates the outcome.
+func (s *Store) put(ctx context.Context, key, obj string, exclusive bool, upload func(context.Context, minio.PutObjectOptions) error) error {
 	opts := minio.PutObjectOptions{
 		PartSize:    PartSize,
 		ContentType: contentType(key),
 	}
 	if !exclusive {
-		if err := upload(opts); err != nil {
+		if err := upload(ctx, opts); err != nil {
 			return s.wrap("put "+s.Location(key), err)
 		}
 		return nil
@@ -302,34 +302,12 @@ func (s *Store) put(ctx context.Context, key, obj string, exclusive bool, upload
 	if s.conditionalPutUnsupported() {
 		return s.putAfterStat(ctx, key, obj, opts, upload)
 	}
-	opts.SetMatchETagExcept("*")
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = upload(opts)
-		// AWS answers 409 ConditionalRequestConflict while a competing
-		// conditional write is in flight; the retry then learns who won.
-		if code(err) != "ConditionalRequestConflict" || attempt == 4 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return s.wrap("put "+s.Location(key), ctx.Err())
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		}
-	}
-	switch code(err) {
-	case "":
-		if err != nil {
-			return s.wrap("put "+s.Location(key), err)
-		}
-		return nil
-	case "PreconditionFailed":
-		return fmt.Errorf("put %s: %w", s.Location(key), storage.ErrExists)
-	case "NotImplemented":
+	err := s.putExclusive(ctx, key, obj, opts, upload)
+	if errors.Is(err, errNoConditionalPut) {
 		s.markConditionalPutUnsupported()
 		return s.putAfterStat(ctx, key, obj, opts, upload)
 	}
-	return s.wrap("put "+s.Location(key), err)
+	return err
 }
 
 func (s *Store) conditionalPutUnsupported() bool {
@@ -350,7 +328,7 @@ func (s *Store) markConditionalPutUnsupported() {
 // putAfterStat is the exclusive Put for servers without conditional
 // PUT: check, then upload. Two writers that both pass the check both
 // write, and the last one wins.
-func (s *Store) putAfterStat(ctx context.Context, key, obj string, opts minio.PutObjectOptions, upload func(minio.PutObjectOptions) error) error {
+func (s *Store) putAfterStat(ctx context.Context, key, obj string, opts minio.PutObjectOptions, upload func(context.Context, minio.PutObjectOptions) error) error {
 	opts = minio.PutObjectOptions{PartSize: opts.PartSize, ContentType: opts.ContentType}
 	_, err := s.client.StatObject(ctx, s.bucket, obj, minio.StatObjectOptions{})
 	switch {
@@ -359,7 +337,7 @@ func (s *Store) putAfterStat(ctx context.Context, key, obj string, opts minio.Pu
 	case code(err) != "NoSuchKey" && code(err) != "NotFound":
 		return s.wrap("put "+s.Location(key), err)
 	}
-	if err := upload(opts); err != nil {
+	if err := upload(ctx, opts); err != nil {
 		return s.wrap("put "+s.Location(key), err)
 	}
 	return nil
@@ -457,7 +435,10 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 		if o.Err != nil {
 			return nil, s.wrap(fmt.Sprintf("list %s", s.Location(prefix)), o.Err)
 		}
-		keys = append(keys, strings.TrimPrefix(o.Key, s.prefix))
+		k := strings.TrimPrefix(o.Key, s.prefix)
+		if !strings.HasPrefix(k, claimDir) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	return keys, nil

@@ -53,7 +53,7 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("ParseURL = %+v, want %+v", c, want)
 	}
 	for _, bad := range []string{
-		"file:///tmp/x",
+		"file://exports",
 		"s3:///prefix",
 		"s3://Bad_Bucket/x",
 		"s3://b/p?secure=maybe",
@@ -283,6 +283,33 @@ func TestExclusivePutRace(t *testing.T) {
 		if !sums[readSum(t, st, key)] {
 			t.Errorf("round %d: content matches no upload", round)
 		}
+	}
+}
+
+func TestStaleClaimIsTakenOver(t *testing.T) {
+	defer s3.SetClaimTTLForTest(2 * time.Second)()
+	st := open(t)
+	ctx := context.Background()
+	if err := st.ClaimForTest(ctx, "x_1.csv"); err != nil {
+		t.Fatal(err)
+	}
+	// A live claim (another writer uploading) makes the key taken.
+	err := st.Put(ctx, "x_1.csv", writeFile(t, st, "a"), true)
+	if !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("put under a fresh claim: %v, want ErrExists", err)
+	}
+	if keys, _ := st.List(ctx, ""); len(keys) != 0 {
+		t.Errorf("claims visible in List: %v", keys)
+	}
+	time.Sleep(3 * time.Second)
+	if err := st.Put(ctx, "x_1.csv", writeFile(t, st, "b"), true); err != nil {
+		t.Fatalf("put after the claim went stale: %v", err)
+	}
+	if keys, _ := st.List(ctx, ""); len(keys) != 1 || keys[0] != "x_1.csv" {
+		t.Errorf("List = %v", keys)
+	}
+	if err := st.PutBytes(ctx, ".countysync/claims/y", nil); err == nil {
+		t.Error("a key under the claim folder was accepted")
 	}
 }
 

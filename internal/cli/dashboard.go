@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"os"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+
+	"github.com/countydatasync/countysync/internal/dashboard"
+	"github.com/countydatasync/countysync/internal/queue"
+	redisstate "github.com/countydatasync/countysync/internal/state/redis"
+)
+
+// Environment variables holding the dashboard's basic auth.
+const (
+	EnvDashboardUser     = "COUNTYSYNC_DASHBOARD_USER"
+	EnvDashboardPassword = "COUNTYSYNC_DASHBOARD_PASSWORD"
+)
+
+func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
+	ctx := cmd.Context()
+	cfg, store, redisURL, err := openRedis(ctx, g, o.configPath, o.redisURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log, _ := g.newLogger(g.stderr)
+	listen, readOnly := o.listen, o.readOnly
+	if cfg != nil {
+		if listen == "" {
+			listen = cfg.Dashboard.Listen
+		}
+		readOnly = readOnly || cfg.Dashboard.ReadOnly
+	}
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	user, pass := os.Getenv(EnvDashboardUser), os.Getenv(EnvDashboardPassword)
+	auth := user != "" && pass != ""
+	if !dashboard.IsLoopback(listen) && !auth {
+		return usageError(dashboard.ErrNeedsAuth)
+	}
+	h, closeMon, err := dashboard.New(dashboard.Options{
+		RedisURL: redisURL, ReadOnly: readOnly, User: user, Password: pass, Log: log,
+		Records: queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	defer closeMon()
+	if err := dashboard.Serve(ctx, listen, h, auth, log); err != nil {
+		return failedError(err)
+	}
+	return nil
+}
+
+func runScheduler(cmd *cobra.Command, g *globals, path string) error {
+	ctx := cmd.Context()
+	cfg, store, _, err := openRedis(ctx, g, path, "")
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log, _ := g.newLogger(g.stderr)
+	redisOpt, err := asynq.ParseRedisURI(cfg.State.URL)
+	if err != nil {
+		return usageError(err)
+	}
+	client := asynq.NewClient(redisOpt)
+	defer client.Close()
+	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
+	if _, err := queue.RunScheduler(ctx, cfg, client, records, log); err != nil {
+		return failedError(err)
+	}
+	return nil
+}
