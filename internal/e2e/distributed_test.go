@@ -242,7 +242,7 @@ func TestWorkerKilledDuringExport(t *testing.T) {
 	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 
 	var rep map[string]any
-	deadline = time.Now().Add(4 * time.Minute)
+	deadline = time.Now().Add(6 * time.Minute)
 	for {
 		out, _, code := run(t, nil, time.Minute, "status", "--config", cfg, jobID)
 		if code == 0 {

@@ -67,15 +67,19 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	}
 	snapPath := filepath.Join(env.Store.WorkDir(), job.ID+"-"+d.Name+".snapshot.sqlite")
 	defer os.Remove(snapPath)
+	t0 := env.now()
 	ext, err := Extract(ctx, env, d, opts, snapPath)
 	if err != nil {
 		return nil, err
 	}
 	res := ResultOf(ext)
+	t1 := env.now()
+	res.ExtractSeconds = roundSeconds(t1.Sub(t0).Seconds())
 	arts, w, err := Export(ctx, env, job, d, opts, snapPath, formats, true)
 	if err != nil {
 		return res, err
 	}
+	res.ExportSeconds = roundSeconds(env.now().Sub(t1).Seconds())
 	res.Artifacts = arts
 	res.WarningCount = ext.WarningCount + w.Count()
 	res.Warnings = append(ext.Warnings, w.Messages()...)

@@ -34,6 +34,11 @@ type DatasetResult struct {
 	WarningCount    int64       `json:"warning_count"`
 	Warnings        []string    `json:"warnings,omitempty"`
 	DurationSeconds float64     `json:"duration_seconds"`
+	// ExtractSeconds is the time spent reading the source and merging the
+	// snapshot; ExportSeconds the time spent rendering and publishing the
+	// files (embedded runs).
+	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
+	ExportSeconds  float64 `json:"export_seconds,omitempty"`
 
 	start time.Time
 }

@@ -32,6 +32,14 @@ type stage struct {
 // render checks run.
 func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings, transforms bool) (*stage, error) {
 	s := &stage{dataset: d.Name, geomIdx: -1, strict: strict, warnings: w, nonFinite: map[int]int64{}}
+	seen := make(map[string]bool, len(in.Columns))
+	for _, c := range in.Columns {
+		if seen[c.Name] {
+			return nil, fmt.Errorf("dataset %s: column %q appears twice in the query result; give one an alias (AS …): file formats need unique column names: %w",
+				d.Name, c.Name, ErrPermanent)
+		}
+		seen[c.Name] = true
+	}
 	s.schema = in
 	if d.Transform != nil && transforms {
 		b, out, err := d.Transform.Bind(in)
