@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -93,20 +94,21 @@ func (w *csvWriter) Close() error {
 // it wraps it in '"' and doubles inner quotes.
 func quoteCSVField(b []byte, start int) []byte {
 	field := b[start:]
-	need := len(field) == 0 || (len(field) == 2 && field[0] == '\\' && field[1] == '.')
-	quotes := 0
-	for _, c := range field {
-		switch c {
-		case '"':
-			quotes++
-			need = true
-		case ',', '\n', '\r':
-			need = true
+	if bytes.IndexByte(field, '"') < 0 {
+		// Fast path (most fields, and every WKT, which has commas but no
+		// quotes): quote without doubling, one copy.
+		need := len(field) == 0 || (len(field) == 2 && field[0] == '\\' && field[1] == '.') ||
+			bytes.IndexByte(field, ',') >= 0 || bytes.IndexByte(field, '\n') >= 0 || bytes.IndexByte(field, '\r') >= 0
+		if !need {
+			return b
 		}
-	}
-	if !need {
+		b = append(b, 0, 0)
+		copy(b[start+1:], b[start:len(b)-2])
+		b[start] = '"'
+		b[len(b)-1] = '"'
 		return b
 	}
+	quotes := bytes.Count(field, []byte{'"'})
 	old := len(b)
 	b = slices.Grow(b, 2+quotes)[:old+2+quotes]
 	d := len(b) - 1

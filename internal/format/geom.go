@@ -7,6 +7,9 @@ import (
 
 // appendWKT appends the WKT of a decoded geometry value (v.G != nil).
 func appendWKT(dst []byte, v *record.Value) []byte {
+	if v.W != nil {
+		return append(dst, v.W...)
+	}
 	return geometry.AppendWKT(dst, v.G)
 }
 

@@ -110,6 +110,7 @@ func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, op
 	if err != nil {
 		return nil, err
 	}
+	st.renderWKTFor(formats)
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
 	if err != nil {
 		return nil, err

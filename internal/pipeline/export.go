@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/format"
@@ -44,12 +46,61 @@ func LatestKey(dataset, formatName string) string {
 	return dataset + "." + format.Extensions[formatName]
 }
 
-// exporter renders rows into every format of a dataset at once.
+// exporter renders rows into every format of a dataset at once. Each
+// format has its own goroutine; the caller's goroutine (reading the source
+// or the snapshot) copies rows into batches that every writer consumes in
+// order, so the formats render in parallel on the same rows. A small pool
+// of reused batches bounds memory.
 type exporter struct {
 	writers   []format.Writer
 	artifacts []*Artifact
 	rows      int64
+	started   bool
 	closed    bool
+
+	cur   *batch
+	free  chan *batch
+	work  []chan *batch
+	errs  []error
+	wg    sync.WaitGroup
+	stop  atomic.Bool // a writer failed: the others skip the rest
+	first atomic.Pointer[error]
+}
+
+const (
+	batchRows = 256
+	batches   = 4
+)
+
+// batch is a run of rows copied out of the source's reused buffers.
+type batch struct {
+	rows    []record.Row
+	n       int
+	arena   []byte
+	pending atomic.Int32
+}
+
+// add copies row into the batch; byte slices go to the batch's arena.
+func (b *batch) add(row record.Row) {
+	if b.n == len(b.rows) {
+		b.rows = append(b.rows, make(record.Row, len(row)))
+	}
+	dst := b.rows[b.n][:0]
+	for _, v := range row {
+		if v.B != nil {
+			start := len(b.arena)
+			b.arena = append(b.arena, v.B...)
+			v.B = b.arena[start:len(b.arena):len(b.arena)]
+		}
+		if v.W != nil {
+			start := len(b.arena)
+			b.arena = append(b.arena, v.W...)
+			v.W = b.arena[start:len(b.arena):len(b.arena)]
+		}
+		dst = append(dst, v)
+	}
+	b.rows[b.n] = dst
+	b.n++
 }
 
 func newExporter(store storage.Store, job Job, d *config.Dataset, schema *record.Schema, formats []string) (*exporter, error) {
@@ -80,50 +131,124 @@ func newExporter(store storage.Store, job Job, d *config.Dataset, schema *record
 		e.writers = append(e.writers, w)
 		e.artifacts = append(e.artifacts, a)
 	}
+	e.start()
 	return e, nil
 }
 
-// write renders one row into every format.
-func (e *exporter) write(row record.Row) error {
-	for i, w := range e.writers {
-		if err := w.WriteRow(row); err != nil {
-			return fmt.Errorf("%s: %w", e.artifacts[i].Format, err)
+// start launches one goroutine per writer.
+func (e *exporter) start() {
+	e.started = true
+	e.free = make(chan *batch, batches)
+	for i := 0; i < batches; i++ {
+		e.free <- &batch{}
+	}
+	e.errs = make([]error, len(e.writers))
+	for i := range e.writers {
+		ch := make(chan *batch, batches)
+		e.work = append(e.work, ch)
+		e.wg.Add(1)
+		go e.run(i, ch)
+	}
+}
+
+// run feeds writer i its batches, then closes it and measures its file.
+func (e *exporter) run(i int, ch chan *batch) {
+	defer e.wg.Done()
+	w, a := e.writers[i], e.artifacts[i]
+	var err error
+	for b := range ch {
+		if err == nil && !e.stop.Load() {
+			for _, row := range b.rows[:b.n] {
+				if err = w.WriteRow(row); err != nil {
+					err = fmt.Errorf("%s: %w", a.Format, err)
+					e.fail(err)
+					break
+				}
+			}
+		}
+		if b.pending.Add(-1) == 0 {
+			b.n, b.arena = 0, b.arena[:0]
+			e.free <- b
 		}
 	}
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: %w", a.Format, cerr)
+	}
+	if err == nil && !e.stop.Load() {
+		a.Bytes, a.SHA256, err = hashFile(a.tmp)
+	}
+	e.errs[i] = err
+}
+
+func (e *exporter) fail(err error) {
+	e.first.CompareAndSwap(nil, &err)
+	e.stop.Store(true)
+}
+
+// write copies one row into the current batch, handing full batches to the
+// writers. It returns the first writer error, if any.
+func (e *exporter) write(row record.Row) error {
+	if p := e.first.Load(); p != nil {
+		return *p
+	}
+	if e.cur == nil {
+		e.cur = <-e.free
+	}
+	e.cur.add(row)
 	e.rows++
+	if e.cur.n == batchRows {
+		e.dispatch()
+	}
 	return nil
 }
 
-// finish closes every writer and measures the files.
-func (e *exporter) finish() error {
-	e.closed = true
-	var errs []error
-	for i, w := range e.writers {
-		if err := w.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", e.artifacts[i].Format, err))
-		}
+func (e *exporter) dispatch() {
+	b := e.cur
+	e.cur = nil
+	b.pending.Store(int32(len(e.work)))
+	for _, ch := range e.work {
+		ch <- b
 	}
-	if err := errors.Join(errs...); err != nil {
+}
+
+// finish hands over the last rows, waits for every writer to close and
+// measure its file, and returns their first error.
+func (e *exporter) finish() error {
+	if e.cur != nil && e.cur.n > 0 {
+		e.dispatch()
+	}
+	e.closeWork()
+	e.wg.Wait()
+	e.closed = true
+	if err := errors.Join(e.errs...); err != nil {
 		return err
 	}
 	for _, a := range e.artifacts {
 		a.Rows = e.rows
-		n, sum, err := hashFile(a.tmp)
-		if err != nil {
-			return err
-		}
-		a.Bytes, a.SHA256 = n, sum
 	}
 	return nil
 }
 
-// abort closes the writers and removes their files.
+func (e *exporter) closeWork() {
+	for _, ch := range e.work {
+		close(ch)
+	}
+	e.work = nil
+}
+
+// abort stops the writers and removes their files.
 func (e *exporter) abort() {
 	if !e.closed {
-		for _, w := range e.writers {
-			_ = w.Close()
-		}
 		e.closed = true
+		if e.started {
+			e.stop.Store(true)
+			e.closeWork()
+			e.wg.Wait()
+		} else {
+			for _, w := range e.writers {
+				_ = w.Close()
+			}
+		}
 	}
 	for _, a := range e.artifacts {
 		os.Remove(a.tmp)
@@ -147,6 +272,8 @@ func (e *exporter) upload(ctx context.Context, store storage.Store, exclusive bo
 }
 
 func hashFile(path string) (int64, string, error) {
+	// Read in large blocks: the file was just written and is in the page
+	// cache, so this runs at memory speed on the writer's own goroutine.
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", err

@@ -28,6 +28,7 @@ func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err != nil {
 		return nil, nil, err
 	}
+	st.renderWKTFor(formats)
 	exp, err := newExporter(env.Store, job, d, rd.Schema(), formats)
 	if err != nil {
 		return nil, nil, err

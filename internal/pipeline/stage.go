@@ -25,6 +25,19 @@ type stage struct {
 	row      int64 // 1-based number of the current row, for messages
 	// nonFinite counts NaN/Inf floats per column; reported once per column.
 	nonFinite map[int]int64
+	// wkt makes prepare render the geometry's WKT once per row (into
+	// Value.W) for the formats that write WKT.
+	wkt    bool
+	wktBuf []byte
+}
+
+// renderWKTFor turns on the shared WKT rendering when a format needs it.
+func (s *stage) renderWKTFor(formats []string) {
+	for _, f := range formats {
+		if f != "geojson" {
+			s.wkt = true
+		}
+	}
 }
 
 // newStage builds the stage for rows of schema in. With transforms false
@@ -111,6 +124,7 @@ func (s *stage) prepare(row record.Row) error {
 		return nil
 	}
 	v := &row[s.geomIdx]
+	v.W = nil
 	switch v.Kind {
 	case record.Null:
 		return nil
@@ -131,6 +145,10 @@ func (s *stage) prepare(row record.Row) error {
 		return nil
 	}
 	v.G = g
+	if s.wkt {
+		s.wktBuf = geometry.AppendWKT(s.wktBuf[:0], g)
+		v.W = s.wktBuf
+	}
 	return nil
 }
 

@@ -18,6 +18,9 @@ type Value struct {
 	// geometry stage. Nil means not decoded yet (or not decodable: see
 	// the stage's warnings).
 	G geom.T
+	// W is G's WKT text when the pipeline rendered it once for every
+	// writer that needs it (csv, json, sqlite); nil otherwise.
+	W []byte
 }
 
 // Row is one row of values in schema order.
