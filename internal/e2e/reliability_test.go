@@ -31,7 +31,7 @@ func TestTwoProducersAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], _, codes[i] = run(t, nil, 3*time.Minute, "enqueue", "--config", cfg, "--wait", "--timeout", "150s")
+			outs[i], _, codes[i] = run(t, nil, 3*time.Minute, "enqueue", "--config", cfg, "--wait", "--timeout", "60s")
 		}()
 	}
 	wg.Wait()

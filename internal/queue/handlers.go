@@ -16,6 +16,7 @@ import (
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
+	"github.com/countydatasync/countysync/internal/storage"
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
 )
 
@@ -34,6 +35,8 @@ type Handlers struct {
 	Client  *asynq.Client
 	Records Records
 	Locks   Locker
+	// Snapshots caches snapshots on this worker (nil: download every time).
+	Snapshots *snapCache
 }
 
 func (h *Handlers) dataset(name string) (*config.Dataset, error) {
@@ -102,8 +105,11 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		if ext, err = pipeline.Extract(ctx, h.Env, d, opts, tmp); err != nil {
 			return classify(err)
 		}
-		if err := h.Env.Store.Put(ctx, snapKey, tmp, false); err != nil {
+		if err := putCopy(ctx, h.Env.Store, snapKey, tmp); err != nil {
 			return fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
+		}
+		if h.Snapshots != nil {
+			h.Snapshots.adopt(snapKey, tmp)
 		}
 		data, _ := json.Marshal(ext)
 		if _, err := h.Records.Store.PutArtifact(ctx, job.ID, d.Name, extractionMember, data); err != nil {
@@ -157,11 +163,11 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 		defer release(true)
-		tmp := h.workPath(job.ID, d.Name, "."+format+".snapshot.sqlite")
-		defer os.Remove(tmp)
-		if err := pipeline.Fetch(ctx, h.Env.Store, p.GetSnapshotKey(), tmp); err != nil {
+		tmp, unuse, err := h.snapshot(ctx, job.ID, d.Name, format, p.GetSnapshotKey())
+		if err != nil {
 			return fmt.Errorf("dataset %s: fetch snapshot %s: %w", d.Name, p.GetSnapshotKey(), err)
 		}
+		defer unuse()
 		opts := optionsFromProto(p.GetOptions())
 		arts, w, err := pipeline.Export(ctx, h.Env, job, d, opts, tmp, []string{format}, false)
 		if err != nil {
@@ -369,4 +375,34 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return err
+}
+
+// snapshot returns a local copy of the snapshot under key and a function
+// to call when done with it.
+func (h *Handlers) snapshot(ctx context.Context, job, dataset, format, key string) (string, func(), error) {
+	if h.Snapshots != nil {
+		return h.Snapshots.get(ctx, h.Env.Store, key)
+	}
+	tmp := h.workPath(job, dataset, "."+format+".snapshot.sqlite")
+	if err := pipeline.Fetch(ctx, h.Env.Store, key, tmp); err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.Remove(tmp) }, nil
+}
+
+// putCopy publishes a copy of the local file (Put consumes its source;
+// the worker keeps the original in its snapshot cache).
+func putCopy(ctx context.Context, store storage.Store, key, path string) error {
+	cp := path + ".put"
+	if err := os.Link(path, cp); err != nil {
+		in, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(cp, in, 0o644); err != nil {
+			return err
+		}
+	}
+	defer os.Remove(cp)
+	return store.Put(ctx, key, cp, false)
 }

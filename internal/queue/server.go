@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -43,7 +44,8 @@ func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, 
 	defer client.Close()
 	h := &Handlers{
 		Env: env, Client: client, Locks: RedisLocker{Store: store},
-		Records: Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
+		Records:   Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
+		Snapshots: newSnapCache(filepath.Join(env.Store.WorkDir(), "snapshots"), 8),
 	}
 	m := newMetrics()
 	srv := asynq.NewServer(redisOpt, asynq.Config{
@@ -53,6 +55,9 @@ func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, 
 		Logger:          slogAdapter{env.Log},
 		LogLevel:        asynq.InfoLevel,
 		RetryDelayFunc:  retryDelay,
+		// A job's tasks follow each other: look for the next one often.
+		TaskCheckInterval:        200 * time.Millisecond,
+		DelayedTaskCheckInterval: time.Second,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
