@@ -47,12 +47,14 @@ YAML
 rm -rf "$WORK/exports"
 
 summary() {
-  python3 -c '
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 d = r["datasets"]["parcels"]
-print(f"{sys.argv[2]:<12} rows_read={d[\"rows_read\"]:>8}  extract={d.get(\"extract_seconds\", 0):6.2f}s  export={d.get(\"export_seconds\", 0):6.2f}s  total={d[\"duration_seconds\"]:6.2f}s  inserted={d[\"inserted\"]} updated={d[\"updated\"]} unchanged={d[\"unchanged\"]}")
-' "$1" "$2"
+print("%-12s rows_read=%8d  extract=%6.2fs  export=%6.2fs  total=%6.2fs  inserted=%d updated=%d unchanged=%d" % (
+    sys.argv[2], d["rows_read"], d.get("extract_seconds", 0), d.get("export_seconds", 0),
+    d["duration_seconds"], d["inserted"], d["updated"], d["unchanged"]))
+PY
 }
 bin/countysync run --config "$WORK/countysync.yaml" > "$WORK/full.json" 2> "$WORK/full.log"
 CHANGED=$((ROWS / 100))

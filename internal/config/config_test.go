@@ -112,6 +112,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad source scheme", "source: {url: \"mysql://u:hunter2@h/db\"}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:1:", "unsupported scheme"}},
 		{"bad yaml", base + "datasets:\n  - name: a\n   query: q\n", []string{"cs.yaml:", "invalid YAML"}},
 		{"empty", "", []string{"cs.yaml", "empty"}},
+		{"bad cron", base + "datasets:\n  - name: a\n    query: q\n    schedule: \"61 * * * *\"\n", []string{"cs.yaml:5:", "schedule", "61"}},
+		{"unknown queue", base + "worker: {queues: {exprt: 2}}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:2:", `unknown queue "exprt"`}},
+		{"bad prefix", base + "state: {prefix: \"a b\"}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:2:", "state.prefix"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
