@@ -27,7 +27,7 @@ prints the report on stdout and lists the files under DIR/exports on stderr.`,
 				return failedError(err)
 			}
 			fmt.Fprintf(g.stderr, "wrote %s and %s\n", filepath.Join(dir, demo.DatabaseFile), cfg)
-			runErr := runRun(cmd.Context(), g, &runOptions{configPath: cfg})
+			runErr := runRun(cmd.Context(), g, &runOptions{jobFlags: jobFlags{configPath: cfg}})
 			listExports(g, filepath.Join(dir, "exports"))
 			return runErr
 		},

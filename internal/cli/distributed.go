@@ -37,14 +37,9 @@ Health (/healthz, /readyz) and Prometheus metrics (/metrics) are served on --lis
 }
 
 type enqueueOptions struct {
-	configPath  string
-	datasets    []string
-	formats     string
-	full        bool
-	incremental bool
-	strict      bool
-	wait        bool
-	timeout     time.Duration
+	jobFlags
+	wait    bool
+	timeout time.Duration
 }
 
 func newEnqueueCmd(g *globals) *cobra.Command {
@@ -55,16 +50,10 @@ func newEnqueueCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return runEnqueue(cmd, g, o) },
 	}
+	o.register(c)
 	f := c.Flags()
-	f.StringVarP(&o.configPath, "config", "c", "", "config file (required)")
-	f.StringArrayVarP(&o.datasets, "dataset", "d", nil, "dataset to run (repeatable; default all)")
-	f.StringVar(&o.formats, "formats", "", "comma-separated formats to write (default: the config's)")
-	f.BoolVar(&o.full, "full", false, "rebuild every dataset from scratch and reset its watermark")
-	f.BoolVar(&o.incremental, "incremental", false, "require incremental datasets")
-	f.BoolVar(&o.strict, "strict", false, "fail a dataset on its first geometry that does not parse")
 	f.BoolVar(&o.wait, "wait", false, "wait for the job and print its report; exit status is the job's")
 	f.DurationVar(&o.timeout, "timeout", time.Hour, "with --wait: give up after this long")
-	_ = c.MarkFlagRequired("config")
 	return c
 }
 

@@ -137,7 +137,7 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
 	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
-	opts := pipeline.Options{Datasets: o.datasets, Formats: splitList(o.formats), Full: o.full, Incremental: o.incremental, Strict: o.strict}
+	opts := o.options()
 	id, err := queue.Enqueue(ctx, cfg, client, records, opts, time.Now)
 	if err != nil {
 		return usageError(err)

@@ -17,13 +17,8 @@ import (
 )
 
 type runOptions struct {
-	configPath  string
-	datasets    []string
-	formats     string
-	full        bool
-	incremental bool
-	strict      bool
-	exportDir   string
+	jobFlags
+	exportDir string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -41,15 +36,8 @@ watermark unless --full is given. Exit status 0 only if every dataset succeeded.
 			return runRun(cmd.Context(), g, o)
 		},
 	}
-	f := c.Flags()
-	f.StringVarP(&o.configPath, "config", "c", "", "config file (required)")
-	f.StringArrayVarP(&o.datasets, "dataset", "d", nil, "dataset to run (repeatable; default all)")
-	f.StringVar(&o.formats, "formats", "", "comma-separated formats to write (default: the config's)")
-	f.BoolVar(&o.full, "full", false, "rebuild every dataset from scratch and reset its watermark")
-	f.BoolVar(&o.incremental, "incremental", false, "require incremental datasets (error for datasets without an incremental: section)")
-	f.BoolVar(&o.strict, "strict", false, "fail a dataset on its first geometry that does not parse")
-	f.StringVar(&o.exportDir, "export-dir", "", "write to this local directory instead of the config's storage")
-	_ = c.MarkFlagRequired("config")
+	o.register(c)
+	c.Flags().StringVar(&o.exportDir, "export-dir", "", "write to this local directory instead of the config's storage")
 	return c
 }
 
@@ -115,13 +103,7 @@ func runRun(ctx context.Context, g *globals, o *runOptions) error {
 	if isTerminal(g.stderr) {
 		env.Progress = pipeline.NewProgress(g.stderr)
 	}
-	opts := pipeline.Options{
-		Datasets:    o.datasets,
-		Formats:     splitList(o.formats),
-		Full:        o.full,
-		Incremental: o.incremental,
-		Strict:      o.strict,
-	}
+	opts := o.options()
 	report, err := pipeline.Run(ctx, env, opts)
 	if err != nil {
 		return usageError(err)

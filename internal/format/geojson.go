@@ -125,10 +125,10 @@ func appendFeatureID(b []byte, v *record.Value) []byte {
 	case record.Int:
 		return strconv.AppendInt(b, v.I, 10)
 	case record.Text, record.UUID, record.Numeric, record.JSON, record.Array:
-		return appendJSONString(b, v.S)
+		return record.AppendJSONString(b, v.S)
 	case record.Date, record.Timestamp, record.TimestampTZ:
 		if v.S != "" {
-			return appendJSONString(b, v.S)
+			return record.AppendJSONString(b, v.S)
 		}
 	case record.Geometry:
 		if v.G == nil {

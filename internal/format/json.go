@@ -34,7 +34,7 @@ func newJSON(path string, opts Options) (*jsonWriter, error) {
 func jsonKeys(cols []record.Column) [][]byte {
 	keys := make([][]byte, len(cols))
 	for i, c := range cols {
-		keys[i] = append(appendJSONString(nil, c.Name), ':')
+		keys[i] = append(record.AppendJSONString(nil, c.Name), ':')
 	}
 	return keys
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/countydatasync/countysync/internal/record"
 )
 
 type obj = map[string]any
@@ -144,7 +146,7 @@ func TestAppendJSONStringRoundTrip(t *testing.T) {
 	inputs := []string{"", "plain", `"quoted" \ back`, "\x00\x01\x08\x0c\x1f\x7f", "tab\tnl\ncr\r",
 		"é北😀", "\u2028\u2029", "bad\xff\xfe", "trunc\xe2\x82", "<html>&amp;", strings.Repeat("x", 1000)}
 	for _, in := range inputs {
-		b := appendJSONString(nil, in)
+		b := record.AppendJSONString(nil, in)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Errorf("%q -> %s: %v", in, b, err)
@@ -165,7 +167,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendJSONString(nil, s)
+		b := record.AppendJSONString(nil, s)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%q -> %s: %v", s, b, err)

@@ -15,7 +15,7 @@ func appendJSONValue(dst []byte, v *record.Value) []byte {
 	case record.Null:
 		return append(dst, "null"...)
 	case record.Text, record.UUID:
-		return appendJSONString(dst, v.S)
+		return record.AppendJSONString(dst, v.S)
 	case record.Int:
 		return strconv.AppendInt(dst, v.I, 10)
 	case record.Float:
@@ -29,7 +29,7 @@ func appendJSONValue(dst []byte, v *record.Value) []byte {
 		return append(dst, "false"...)
 	case record.Date, record.Timestamp, record.TimestampTZ:
 		if v.S != "" { // infinity / -infinity
-			return appendJSONString(dst, v.S)
+			return record.AppendJSONString(dst, v.S)
 		}
 		dst = append(dst, '"')
 		dst = record.AppendText(dst, v)
@@ -40,7 +40,7 @@ func appendJSONValue(dst []byte, v *record.Value) []byte {
 		if isJSONText(v.S) {
 			return append(dst, v.S...)
 		}
-		return appendJSONString(dst, v.S)
+		return record.AppendJSONString(dst, v.S)
 	case record.Bytes:
 		dst = append(dst, '"')
 		dst = record.AppendText(dst, v) // base64: no character needs escaping
@@ -91,7 +91,7 @@ func appendJSONNumeric(dst []byte, s string) []byte {
 	if isNonFiniteText(s) {
 		return append(dst, "null"...)
 	}
-	return appendJSONString(dst, s)
+	return record.AppendJSONString(dst, s)
 }
 
 // isNonFiniteText reports whether s spells NaN or an infinity the way

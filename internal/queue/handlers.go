@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/pipeline"
@@ -52,6 +53,40 @@ func (h *Handlers) workPath(job, dataset, suffix string) string {
 	return filepath.Join(h.Env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d%s", job, dataset, time.Now().UnixNano(), suffix))
 }
 
+// payload is what every task message carries.
+type payload interface {
+	proto.Message
+	GetJobId() string
+	GetStamp() string
+	GetDataset() string
+}
+
+// payloadFor returns an empty message of the task's type.
+func payloadFor(t *asynq.Task) payload {
+	switch t.Type() {
+	case TypeExtract:
+		return &v1.ExtractTask{}
+	case TypeExport:
+		return &v1.ExportTask{}
+	case TypePublish:
+		return &v1.PublishTask{}
+	}
+	return nil
+}
+
+// open decodes a task's payload into p and finds its job and dataset.
+func (h *Handlers) open(t *asynq.Task, p payload) (pipeline.Job, *config.Dataset, error) {
+	if err := decode(t, p); err != nil {
+		return pipeline.Job{}, nil, err
+	}
+	job, err := jobOf(p.GetJobId(), p.GetStamp())
+	if err != nil {
+		return pipeline.Job{}, nil, err
+	}
+	d, err := h.dataset(p.GetDataset())
+	return job, d, err
+}
+
 // enqueue adds a task, treating "already there" as success: the id is
 // deterministic, so the task is the same.
 func (h *Handlers) enqueue(ctx context.Context, t *asynq.Task) error {
@@ -66,14 +101,7 @@ func (h *Handlers) enqueue(ctx context.Context, t *asynq.Task) error {
 // storage and fans out one export task per format.
 func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 	var p v1.ExtractTask
-	if err := decode(t, &p); err != nil {
-		return err
-	}
-	job, err := jobOf(p.GetJobId(), p.GetStamp())
-	if err != nil {
-		return err
-	}
-	d, err := h.dataset(p.GetDataset())
+	job, d, err := h.open(t, &p)
 	if err != nil {
 		return err
 	}
@@ -137,14 +165,7 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 // the artifact, and enqueues publish if it completed the dataset's set.
 func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 	var p v1.ExportTask
-	if err := decode(t, &p); err != nil {
-		return err
-	}
-	job, err := jobOf(p.GetJobId(), p.GetStamp())
-	if err != nil {
-		return err
-	}
-	d, err := h.dataset(p.GetDataset())
+	job, d, err := h.open(t, &p)
 	if err != nil {
 		return err
 	}
@@ -198,14 +219,7 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 // watermark and releases the dataset's lock.
 func (h *Handlers) HandlePublish(ctx context.Context, t *asynq.Task) error {
 	var p v1.PublishTask
-	if err := decode(t, &p); err != nil {
-		return err
-	}
-	job, err := jobOf(p.GetJobId(), p.GetStamp())
-	if err != nil {
-		return err
-	}
-	d, err := h.dataset(p.GetDataset())
+	job, d, err := h.open(t, &p)
 	if err != nil {
 		return err
 	}
@@ -314,29 +328,11 @@ func (h *Handlers) finishJob(ctx context.Context, id string) error {
 // job's report says why, the lock is released and the files the job wrote
 // for the dataset (never pointed at by a latest name) are removed.
 func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
-	var jobID, stamp, dataset string
-	switch t.Type() {
-	case TypeExtract:
-		var p v1.ExtractTask
-		if decode(t, &p) != nil {
-			return
-		}
-		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
-	case TypeExport:
-		var p v1.ExportTask
-		if decode(t, &p) != nil {
-			return
-		}
-		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
-	case TypePublish:
-		var p v1.PublishTask
-		if decode(t, &p) != nil {
-			return
-		}
-		jobID, stamp, dataset = p.GetJobId(), p.GetStamp(), p.GetDataset()
-	default:
+	p := payloadFor(t)
+	if p == nil || decode(t, p) != nil {
 		return
 	}
+	jobID, dataset := p.GetJobId(), p.GetDataset()
 	ctx = context.WithoutCancel(ctx)
 	log := h.Env.Log.With("job_id", jobID, "dataset", dataset, "task", t.Type())
 	results, err := h.Records.results(ctx, jobID)
@@ -364,7 +360,6 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 	if err := h.Locks.ReleaseLock(ctx, dataset, jobID); err != nil {
 		log.Warn("release dataset lock", "error", err)
 	}
-	_ = stamp
 	_ = h.finishJob(ctx, jobID)
 }
 

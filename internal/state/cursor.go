@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"time"
@@ -91,25 +92,15 @@ func Compare(a, b record.Value) int {
 	}
 	switch a.Kind {
 	case record.Int:
-		return cmpOrdered(a.I, b.I)
+		return cmp.Compare(a.I, b.I)
 	case record.Float:
-		return cmpOrdered(a.F, b.F)
+		return cmp.Compare(a.F, b.F)
 	case record.Numeric:
 		return compareDecimal(a.S, b.S)
 	case record.Text:
-		return cmpOrdered(a.S, b.S)
+		return cmp.Compare(a.S, b.S)
 	case record.Date, record.Timestamp, record.TimestampTZ:
 		return a.T.Compare(b.T)
-	}
-	return 0
-}
-
-func cmpOrdered[T int64 | float64 | string](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"math/big"
 )
 
@@ -9,7 +10,7 @@ func compareDecimal(a, b string) int {
 	ra, oka := new(big.Rat).SetString(a)
 	rb, okb := new(big.Rat).SetString(b)
 	if !oka || !okb {
-		return cmpOrdered(a, b)
+		return cmp.Compare(a, b)
 	}
 	return ra.Cmp(rb)
 }

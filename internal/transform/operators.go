@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"reflect"
@@ -311,7 +312,7 @@ func order(op string, a, b any) (any, error) {
 			if !aok || !bok {
 				return nil, fmt.Errorf("invalid operation: %s %s %s", typeName(a), op, typeName(b))
 			}
-			return cmpResult(op, compareFloat(fa, fb), fa != fa || fb != fb), nil
+			return cmpResult(op, cmp.Compare(fa, fb), fa != fa || fb != fb), nil
 		}
 		return cmpResult(op, da.Cmp(db), false), nil
 	}
@@ -325,16 +326,6 @@ func order(op string, a, b any) (any, error) {
 	default:
 		return runtime.MoreOrEqual(a, b), nil
 	}
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpResult(op string, c int, unordered bool) bool {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/countydatasync/countysync/internal/record"
 )
@@ -296,12 +295,12 @@ func appendValueJSON(dst []byte, v *record.Value) []byte {
 		return record.AppendText(dst, v)
 	case record.Float:
 		if !record.IsFinite(v.F) {
-			return appendJSONString(dst, string(record.AppendFloat(nil, v.F)))
+			return record.AppendJSONString(dst, string(record.AppendFloat(nil, v.F)))
 		}
 		return record.AppendFloat(dst, v.F)
 	case record.Numeric:
 		if v.S == "NaN" || v.S == "Infinity" || v.S == "-Infinity" {
-			return appendJSONString(dst, v.S)
+			return record.AppendJSONString(dst, v.S)
 		}
 		return append(dst, v.S...)
 	case record.JSON:
@@ -311,7 +310,7 @@ func appendValueJSON(dst []byte, v *record.Value) []byte {
 		dst = hexUpperAppend(dst, v.B)
 		return append(dst, '"')
 	case record.Text, record.UUID:
-		return appendJSONString(dst, v.S)
+		return record.AppendJSONString(dst, v.S)
 	}
 	// Date, Timestamp, TimestampTZ, Bytes: their canonical text, quoted.
 	dst = append(dst, '"')
@@ -325,56 +324,6 @@ func hexUpperAppend(dst, b []byte) []byte {
 		dst = append(dst, digits[c>>4], digits[c&15])
 	}
 	return dst
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&15])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(append(dst, s[start:]...), '"')
 }
 
 // appendTextArrayJSON renders PostgreSQL's text output of an array
@@ -444,7 +393,7 @@ func (p *textArrayParser) array(dst []byte) ([]byte, error) {
 				}
 				p.buf = append(p.buf, c)
 			}
-			dst = appendJSONString(dst, string(p.buf))
+			dst = record.AppendJSONString(dst, string(p.buf))
 		default:
 			start := p.i
 			for p.i < len(p.s) && p.s[p.i] != p.delim && p.s[p.i] != '}' {
@@ -454,7 +403,7 @@ func (p *textArrayParser) array(dst []byte) ([]byte, error) {
 			if len(el) == 4 && (el[0]|0x20) == 'n' && (el[1]|0x20) == 'u' && (el[2]|0x20) == 'l' && (el[3]|0x20) == 'l' {
 				dst = append(dst, "null"...)
 			} else {
-				dst = appendJSONString(dst, string(el))
+				dst = record.AppendJSONString(dst, string(el))
 			}
 		}
 		if p.i >= len(p.s) {
