@@ -15,9 +15,12 @@ build: ## build bin/countysync
 demo: build ## write the demo county database and config, run it, list ./exports
 	./$(BIN) demo --dir .
 
-test: ## install/start PostGIS (and tools) if missing, then run the whole suite with -race
+test: ## install/start PostGIS, Redis, MinIO if missing; vet; run each Go benchmark once; the whole suite with -race
 	@eval "$$(scripts/services.sh)" && \
 	  $(GO) vet $(PKGS) && \
+	  mkdir -p .build && \
+	  { $(GO) test -run '^$$' -bench . -benchtime 1x ./internal/format/ ./internal/geometry/ ./internal/transform/ ./internal/source/postgres/ \
+	      > .build/bench-compile.log 2>&1 || { cat .build/bench-compile.log; exit 1; }; } && \
 	  $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 test-unit: ## run the tests that need no services (integration tests skip)

@@ -31,13 +31,17 @@ type stage struct {
 	wktBuf []byte
 }
 
-// renderWKTFor turns on the shared WKT rendering when a format needs it.
+// renderWKTFor turns on the shared WKT rendering when two or more formats
+// write WKT; a single one renders it on its own goroutine instead, which
+// keeps the reading goroutine free.
 func (s *stage) renderWKTFor(formats []string) {
+	n := 0
 	for _, f := range formats {
 		if f != "geojson" {
-			s.wkt = true
+			n++
 		}
 	}
+	s.wkt = n >= 2
 }
 
 // newStage builds the stage for rows of schema in. With transforms false
