@@ -1,0 +1,49 @@
+package pipeline_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/countydatasync/countysync/internal/demo"
+	"github.com/countydatasync/countysync/internal/pipeline"
+)
+
+// A lost state file is restored from the newest manifest (the run stays
+// incremental and publishes every row); a reset watermark is not (the run
+// is full).
+func TestWatermarkRestoredFromManifestButNotAfterReset(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath, err := demo.Write(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(cfgPath)
+	env := newEnv(t, dir, string(text))
+	var fake = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	env.Now = func() time.Time { fake = fake.Add(time.Second); return fake }
+	opts := pipeline.Options{Datasets: []string{"parcels"}}
+	first := mustRun(t, env, opts)
+	if first.Datasets[0].Mode != "full" {
+		t.Fatalf("first run mode %s", first.Datasets[0].Mode)
+	}
+	if err := os.Remove(filepath.Join(dir, "exports", ".countysync", "state.json")); err != nil {
+		t.Fatal(err)
+	}
+	second := mustRun(t, env, opts)
+	d := second.Datasets[0]
+	if d.Mode != "incremental" || d.Records != demo.Parcels || d.WatermarkBefore == nil ||
+		*d.WatermarkBefore != *first.Datasets[0].WatermarkAfter {
+		t.Fatalf("after losing the state file: mode %s, %d records, watermark before %v (want %v)",
+			d.Mode, d.Records, d.WatermarkBefore, first.Datasets[0].WatermarkAfter)
+	}
+	if err := env.State.Reset(context.Background(), "parcels"); err != nil {
+		t.Fatal(err)
+	}
+	third := mustRun(t, env, opts)
+	if third.Datasets[0].Mode != "full" || third.Datasets[0].Records != demo.Parcels {
+		t.Fatalf("after a reset: mode %s, %d records", third.Datasets[0].Mode, third.Datasets[0].Records)
+	}
+}
