@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,7 +47,7 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 		return nil, err
 	}
 	for _, f := range opts.Formats {
-		if !contains(config.AllFormats, f) {
+		if !slices.Contains(config.AllFormats, f) {
 			return nil, fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(config.AllFormats, ", "))
 		}
 	}
@@ -110,13 +111,4 @@ func PutManifest(ctx context.Context, env *Env, r *Report) error {
 		return err
 	}
 	return env.Store.PutBytes(ctx, ManifestKey(r.JobID), append(data, '\n'))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

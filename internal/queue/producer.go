@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -29,7 +30,7 @@ func Enqueue(ctx context.Context, cfg *config.Config, client *asynq.Client, reco
 		return "", errors.New("--full and --incremental exclude each other")
 	}
 	for _, f := range opts.Formats {
-		if !contains(config.AllFormats, f) {
+		if !slices.Contains(config.AllFormats, f) {
 			return "", fmt.Errorf("unknown format %q", f)
 		}
 	}
@@ -91,13 +92,4 @@ func Wait(ctx context.Context, records Records, id string, every time.Duration) 
 		case <-t.C:
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
