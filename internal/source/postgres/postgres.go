@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -324,21 +325,12 @@ func addSecret(list []string, pw string) []string {
 		cands = append(cands, u)
 	}
 	for _, c := range cands {
-		if c != "" && !contains(list, c) {
+		if c != "" && !slices.Contains(list, c) {
 			list = append(list, c)
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
 	return list
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // redact replaces every known password spelling in text.

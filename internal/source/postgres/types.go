@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,7 +191,7 @@ func (c *typeCache) resolve(ctx context.Context, conn *pgx.Conn, oids []uint32) 
 		c.mu.Lock()
 		var missing []uint32
 		for _, oid := range want {
-			if builtin[oid] == nil && c.byOID[oid] == nil && !containsOID(missing, oid) {
+			if builtin[oid] == nil && c.byOID[oid] == nil && !slices.Contains(missing, oid) {
 				if _, ok := c.raw[oid]; !ok {
 					missing = append(missing, oid)
 				}
@@ -254,15 +255,6 @@ func (c *typeCache) build(oid uint32, depth int) *pgType {
 	}
 	c.byOID[oid] = t
 	return t
-}
-
-func containsOID(list []uint32, oid uint32) bool {
-	for _, o := range list {
-		if o == oid {
-			return true
-		}
-	}
-	return false
 }
 
 // queryCatalog reads the pg_type rows of oids.
