@@ -33,47 +33,9 @@ func AppendWKT(dst []byte, g geom.T) []byte {
 		dst = appendWKTRings(dst, g.FlatCoords(), 0, g.Ends(), g.Stride())
 		return append(dst, ')')
 	case *geom.MultiPoint:
-		ends := g.Ends()
-		dst, open := wktBegin(dst, "MULTIPOINT", g.Layout(), len(ends) == 0)
-		if !open {
-			return dst
-		}
-		flat, stride, start := g.FlatCoords(), g.Stride(), 0
-		for i, end := range ends {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if end == start {
-				dst = append(dst, "EMPTY"...)
-				continue
-			}
-			dst = append(dst, '(')
-			dst = appendWKTPoints(dst, flat[start:end], stride)
-			dst = append(dst, ')')
-			start = end
-		}
-		return append(dst, ')')
+		return appendWKTParts(dst, "MULTIPOINT", g.Layout(), g.FlatCoords(), g.Ends(), g.Stride())
 	case *geom.MultiLineString:
-		ends := g.Ends()
-		dst, open := wktBegin(dst, "MULTILINESTRING", g.Layout(), len(ends) == 0)
-		if !open {
-			return dst
-		}
-		flat, stride, start := g.FlatCoords(), g.Stride(), 0
-		for i, end := range ends {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if end == start {
-				dst = append(dst, "EMPTY"...)
-				continue
-			}
-			dst = append(dst, '(')
-			dst = appendWKTPoints(dst, flat[start:end], stride)
-			dst = append(dst, ')')
-			start = end
-		}
-		return append(dst, ')')
+		return appendWKTParts(dst, "MULTILINESTRING", g.Layout(), g.FlatCoords(), g.Ends(), g.Stride())
 	case *geom.MultiPolygon:
 		endss := g.Endss()
 		dst, open := wktBegin(dst, "MULTIPOLYGON", g.Layout(), len(endss) == 0)
@@ -191,4 +153,28 @@ func layoutName(l geom.Layout) string {
 		return "XYZM"
 	}
 	return "no dimensions"
+}
+
+// appendWKTParts appends a MULTIPOINT or MULTILINESTRING: each part a
+// parenthesised coordinate list (or EMPTY), parts ending at ends.
+func appendWKTParts(dst []byte, name string, layout geom.Layout, flat []float64, ends []int, stride int) []byte {
+	dst, open := wktBegin(dst, name, layout, len(ends) == 0)
+	if !open {
+		return dst
+	}
+	start := 0
+	for i, end := range ends {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if end == start {
+			dst = append(dst, "EMPTY"...)
+			continue
+		}
+		dst = append(dst, '(')
+		dst = appendWKTPoints(dst, flat[start:end], stride)
+		dst = append(dst, ')')
+		start = end
+	}
+	return append(dst, ')')
 }
