@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/countydatasync/countysync/internal/config"
@@ -43,8 +44,12 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 		return nil
 	}
 	if err := env.State.Set(ctx, d.Name, ext.StateJob, newWM); err != nil {
-		res.Success = false
-		return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
+		// A retried publish (a worker died after the watermark moved)
+		// finds its own watermark: that is success, not a conflict.
+		if cur, gerr := env.State.Get(ctx, d.Name); !errors.Is(err, state.ErrConflict) || gerr != nil || cur == nil || cur.JobID != job.ID {
+			res.Success = false
+			return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
+		}
 	}
 	if ext.PrevSnapshot != "" && ext.PrevSnapshot != key {
 		if err := env.Store.Delete(ctx, ext.PrevSnapshot); err != nil {

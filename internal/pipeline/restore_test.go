@@ -47,3 +47,39 @@ func TestWatermarkRestoredFromManifestButNotAfterReset(t *testing.T) {
 		t.Fatalf("after a reset: mode %s, %d records", third.Datasets[0].Mode, third.Datasets[0].Records)
 	}
 }
+
+// Publishing the same job's dataset twice (a retried publish task whose
+// first attempt advanced the watermark) succeeds and leaves the watermark.
+func TestPublishTwiceIsIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath, err := demo.Write(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(cfgPath)
+	env := newEnv(t, dir, string(text))
+	ctx := context.Background()
+	d := env.Config.Dataset("parcels")
+	job := pipeline.NewJob(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	snap := filepath.Join(t.TempDir(), "s.sqlite")
+	ext, err := pipeline.Extract(ctx, env, d, pipeline.Options{}, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noManifest := func(context.Context, *pipeline.DatasetResult) error { return nil }
+	for i := 0; i < 2; i++ {
+		res := pipeline.ResultOf(ext)
+		if err := pipeline.Publish(ctx, env, job, d, ext, nil, "", res, noManifest); err != nil {
+			t.Fatalf("publish %d: %v", i+1, err)
+		}
+	}
+	wm, err := env.State.Get(ctx, "parcels")
+	if err != nil || wm == nil || wm.JobID != job.ID || wm.Cursor != *ext.WatermarkAfter {
+		t.Fatalf("watermark after two publishes: %+v, %v", wm, err)
+	}
+	// Another job that started from the old state still conflicts.
+	other := pipeline.NewJob(job.Start.Add(time.Second))
+	if err := pipeline.Publish(ctx, env, other, d, ext, nil, "", pipeline.ResultOf(ext), noManifest); err == nil {
+		t.Fatal("a stale job moved the watermark")
+	}
+}
