@@ -255,20 +255,42 @@ func (e *exporter) abort() {
 	}
 }
 
-// upload publishes every artifact under its timestamped name. On error it
-// removes what it had published.
+// upload publishes every artifact under its timestamped name, all at once
+// (object stores take parallel uploads well). On error it removes what it
+// had published.
 func (e *exporter) upload(ctx context.Context, store storage.Store, exclusive bool) error {
-	for i, a := range e.artifacts {
+	errs := make([]error, len(e.artifacts))
+	forEach(e.artifacts, func(i int, a *Artifact) {
 		if err := store.Put(ctx, a.Key, a.tmp, exclusive); err != nil {
-			for _, done := range e.artifacts[:i] {
-				_ = store.Delete(context.WithoutCancel(ctx), done.Key)
-			}
-			return fmt.Errorf("publish %s: %w", a.Key, err)
+			errs[i] = fmt.Errorf("publish %s: %w", a.Key, err)
 		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		for i, a := range e.artifacts {
+			if errs[i] == nil {
+				_ = store.Delete(context.WithoutCancel(ctx), a.Key)
+			}
+		}
+		return err
+	}
+	for _, a := range e.artifacts {
 		a.Path = store.Location(a.Key)
 		a.LatestPath = store.Location(a.Latest)
 	}
 	return nil
+}
+
+// forEach runs fn on every item at once and waits for all.
+func forEach[T any](items []T, fn func(int, T)) {
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i, it)
+		}()
+	}
+	wg.Wait()
 }
 
 func hashFile(path string) (int64, string, error) {

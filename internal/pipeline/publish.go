@@ -29,10 +29,14 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 		newWM = &state.Watermark{Cursor: *ext.WatermarkAfter, JobID: job.ID, Snapshot: key, Rows: ext.Records, UpdatedAt: env.now().UTC()}
 		res.Snapshot = key
 	}
+	// Every file is written: move the latest names together (server-side
+	// copies on S3 run in parallel).
+	errs := make([]error, len(artifacts))
+	forEach(artifacts, func(i int, a *Artifact) { errs[i] = env.Store.Link(ctx, a.Latest, a.Key) })
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
 	for _, a := range artifacts {
-		if err := env.Store.Link(ctx, a.Latest, a.Key); err != nil {
-			return fmt.Errorf("dataset %s: %w", d.Name, err)
-		}
 		env.Log.Info("exported", "job_id", job.ID, "dataset", d.Name, "format", a.Format, "path", a.Path, "rows", a.Rows)
 	}
 	res.Success = true
