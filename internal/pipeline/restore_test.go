@@ -83,3 +83,36 @@ func TestPublishTwiceIsIdempotent(t *testing.T) {
 		t.Fatal("a stale job moved the watermark")
 	}
 }
+
+// An incremental dataset without key_columns appends: rows re-read at the
+// boundary (the >= filter and the lookback) are not appended twice.
+func TestAppendModeDoesNotDuplicateTheBoundary(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := demo.Write(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t, dir, `source: {url: "sqlite://`+demo.DatabaseFile+`"}
+datasets:
+  - name: parcels
+    query: SELECT id, parcel_no, updated_at FROM parcels
+    incremental: {column: updated_at, lookback: 1h}
+    formats: [csv]
+`)
+	var fake = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	env.Now = func() time.Time { fake = fake.Add(time.Second); return fake }
+	for i := 0; i < 3; i++ {
+		rep := mustRun(t, env, pipeline.Options{})
+		d := rep.Datasets[0]
+		if d.Records != demo.Parcels {
+			t.Fatalf("run %d (%s): %d records, want %d (rows read %d, inserted %d, unchanged %d)",
+				i+1, d.Mode, d.Records, demo.Parcels, d.RowsRead, d.Inserted, d.Unchanged)
+		}
+		if i > 0 && (d.Mode != "incremental" || d.RowsRead == 0 || d.Unchanged != d.RowsRead) {
+			t.Errorf("run %d: mode %s, read %d, unchanged %d", i+1, d.Mode, d.RowsRead, d.Unchanged)
+		}
+		recs := readCSV(t, artifact(t, rep, "parcels", "csv").Path)
+		if len(recs)-1 != demo.Parcels {
+			t.Fatalf("run %d: CSV has %d rows", i+1, len(recs)-1)
+		}
+	}
+}

@@ -48,6 +48,10 @@ type Writer struct {
 	buf     []byte
 	args    []any
 	dataset string
+	// maxSeq is the last row of the snapshot before this run (append
+	// mode): only those count as already present.
+	maxSeq int64
+	same   *sql.Stmt
 }
 
 func open(path string) (*sql.DB, error) {
@@ -125,7 +129,10 @@ func sameSchema(a, b *record.Schema) error {
 
 func rowsDDL(nkeys int) string {
 	if nkeys == 0 {
-		return `CREATE TABLE rows (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)`
+		// h is a hash of data, indexed, so an incremental run re-reading
+		// rows at its boundary can find rows it already has.
+		return `CREATE TABLE rows (seq INTEGER PRIMARY KEY, h INTEGER NOT NULL, data BLOB NOT NULL);
+			CREATE INDEX rows_h ON rows (h)`
 	}
 	cols := make([]string, nkeys)
 	for i := range cols {
@@ -166,7 +173,11 @@ func newWriter(ctx context.Context, db *sql.DB, dataset string, schema *record.S
 		return s
 	}
 	if n == 0 {
-		w.insert = prep(`INSERT INTO rows(data) VALUES (?)`)
+		w.insert = prep(`INSERT INTO rows(h, data) VALUES (?, ?)`)
+		w.same = prep(`SELECT data FROM rows WHERE h = ? AND seq <= ?`)
+		if err == nil && merge {
+			err = w.tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM rows`).Scan(&w.maxSeq)
+		}
 	} else {
 		cols := make([]string, n)
 		for i := range cols {
@@ -206,8 +217,7 @@ func (w *Writer) keyArgs(row record.Row) error {
 func (w *Writer) Put(ctx context.Context, row record.Row) (Change, error) {
 	w.buf = record.AppendRow(w.buf[:0], row)
 	if len(w.keys) == 0 {
-		_, err := w.insert.ExecContext(ctx, w.buf)
-		return Inserted, err
+		return w.appendRow(ctx)
 	}
 	if err := w.keyArgs(row); err != nil {
 		return 0, err
@@ -312,4 +322,42 @@ func readMeta(ctx context.Context, db *sql.DB) (*record.Schema, []string, error)
 		s.Columns = append(s.Columns, record.Column{Name: c.Name, Kind: k, SourceType: c.SourceType})
 	}
 	return s, m.Keys, nil
+}
+
+// appendRow appends the encoded row (w.buf) to a snapshot without keys.
+// When merging, a row identical to one the snapshot already had is the
+// incremental query re-reading its boundary: it is not appended again.
+func (w *Writer) appendRow(ctx context.Context) (Change, error) {
+	h := int64(hashBytes(w.buf))
+	if w.merge && w.maxSeq > 0 {
+		rows, err := w.same.QueryContext(ctx, h, w.maxSeq)
+		if err != nil {
+			return 0, err
+		}
+		found := false
+		for rows.Next() && !found {
+			var old []byte
+			if err := rows.Scan(&old); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			found = string(old) == string(w.buf)
+		}
+		rows.Close()
+		if found {
+			return Unchanged, nil
+		}
+	}
+	_, err := w.insert.ExecContext(ctx, h, w.buf)
+	return Inserted, err
+}
+
+// hashBytes is 64-bit FNV-1a.
+func hashBytes(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }

@@ -124,12 +124,22 @@ func TestAppendWithoutKeys(t *testing.T) {
 	w, _ := Create(ctx, path, "d", schema, nil)
 	w.Put(ctx, row(2, "x", time.Unix(0, 0)))
 	w.Put(ctx, row(1, "y", time.Unix(0, 0)))
+	w.Put(ctx, row(1, "y", time.Unix(0, 0))) // a true duplicate in the source stays
 	w.Commit()
 	w, _ = Merge(ctx, path, "d", schema, nil)
-	w.Put(ctx, row(2, "x", time.Unix(0, 0)))
+	// Re-read at the incremental boundary: already there, not appended.
+	if c, err := w.Put(ctx, row(2, "x", time.Unix(0, 0))); err != nil || c != Unchanged {
+		t.Fatalf("re-read row: %v %v", c, err)
+	}
+	// New rows are appended, even twice in the same run.
+	for i := 0; i < 2; i++ {
+		if c, err := w.Put(ctx, row(3, "z", time.Unix(0, 0))); err != nil || c != Inserted {
+			t.Fatalf("new row %d: %v %v", i, c, err)
+		}
+	}
 	w.Commit()
 	got := readAll(t, path)
-	if len(got) != 3 || !strings.HasPrefix(got[0], "2|x") || !strings.HasPrefix(got[1], "1|y") {
+	if len(got) != 5 || !strings.HasPrefix(got[0], "2|x") || !strings.HasPrefix(got[1], "1|y") || !strings.HasPrefix(got[4], "3|z") {
 		t.Fatalf("append order: %v", got)
 	}
 }
