@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,10 @@ func newWatermarkCmd(g *globals) *cobra.Command {
 		Short: "Show or reset datasets' incremental watermarks",
 		Long: `watermark show prints each dataset's watermark (JSON).
 watermark reset forgets it, so the next run of the dataset is a full run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageError(errors.New("watermark needs a subcommand: show or reset"))
+		},
 	}
 	c.PersistentFlags().StringVarP(&path, "config", "c", "", "config file (required)")
 	c.PersistentFlags().StringArrayVarP(&datasets, "dataset", "d", nil, "dataset (repeatable; default all)")
@@ -60,6 +65,10 @@ watermark reset forgets it, so the next run of the dataset is a full run.`,
 				return usageError(err)
 			}
 			for _, d := range ds {
+				if d.Incremental == nil {
+					fmt.Fprintf(g.stdout, "dataset %s: not incremental, nothing to reset\n", d.Name)
+					continue
+				}
 				if err := env.State.Reset(cmd.Context(), d.Name); err != nil {
 					return failedError(err)
 				}

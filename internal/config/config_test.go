@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top key", base + "datasets: [{name: a, query: q}]\nformat: [csv]\n", []string{"cs.yaml:3:", `unknown key "format"`}},
 		{"unknown dataset key", base + "datasets:\n  - name: a\n    query: q\n    key_column: [id]\n", []string{"cs.yaml:5:", `unknown key "key_column" in a dataset`}},
-		{"wrong type", base + "datasets:\n  - name: a\n    query: q\n    key_columns: id\n", []string{"cs.yaml:5:", "cannot unmarshal"}},
+		{"wrong type", base + "datasets:\n  - name: a\n    query: q\n    key_columns: id\n", []string{"cs.yaml:5:", "expected a list such as [a, b]", `"id"`}},
 		{"bad name", base + "datasets:\n  - name: ../etc\n    query: q\n", []string{"cs.yaml:3:", `dataset "../etc"`, "must match"}},
 		{"name with space", base + "datasets:\n  - name: my data\n    query: q\n", []string{"cs.yaml:3:", "must match"}},
 		{"duplicate names", base + "datasets:\n  - name: a\n    query: q\n  - name: a\n    query: q\n", []string{"cs.yaml:5:", `dataset "a" is defined twice`}},

@@ -106,7 +106,7 @@ func yamlError(file string, err error) error {
 			if m := reUnknownField.FindStringSubmatch(msg); m != nil {
 				lines = append(lines, fmt.Sprintf("%s:%s: unknown key %q in %s", file, m[1], m[2], sectionNames[m[3]]))
 			} else if m := reLine.FindStringSubmatch(msg); m != nil {
-				lines = append(lines, fmt.Sprintf("%s:%s: %s", file, m[1], strings.ReplaceAll(m[2], "config.", "")))
+				lines = append(lines, fmt.Sprintf("%s:%s: %s", file, m[1], typeMessage(m[2])))
 			} else {
 				lines = append(lines, file+": "+msg)
 			}
@@ -137,4 +137,28 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+var reUnmarshal = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+
+// typeMessage rewrites yaml.v3's "cannot unmarshal !!str `id` into
+// []string" as words a config author knows.
+func typeMessage(msg string) string {
+	m := reUnmarshal.FindStringSubmatch(msg)
+	if m == nil {
+		return strings.ReplaceAll(msg, "config.", "")
+	}
+	want := map[string]string{
+		"[]string": "a list such as [a, b]", "string": "a text value", "int": "a whole number",
+		"bool": "true or false", "map[string]string": "a mapping such as {column: expression}",
+		"map[string]int": "a mapping such as {export: 3}",
+	}[m[3]]
+	if want == "" {
+		want = strings.ReplaceAll(m[3], "config.", "")
+	}
+	got := map[string]string{"str": "the text", "int": "the number", "bool": "the boolean", "seq": "a list", "map": "a mapping", "float": "the number"}[m[1]]
+	if got == "" {
+		got = m[1]
+	}
+	return fmt.Sprintf("expected %s, found %s %q", want, got, m[2])
 }

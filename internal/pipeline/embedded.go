@@ -132,7 +132,7 @@ func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, op
 	if err := exp.finish(); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
-	ext.Records = exp.rows
+	ext.Records, ext.Inserted = exp.rows, exp.rows
 	env.Log.Info("extracted", "job_id", job.ID, "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
 	if err := exp.upload(ctx, env.Store, true); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)

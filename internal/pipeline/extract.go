@@ -153,7 +153,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, ErrPermanent)
+		return permanent(err)
 	}
 	committed := false
 	defer func() {
@@ -188,7 +188,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 		}
 		change, err := sw.Put(ctx, row)
 		if err != nil {
-			return fmt.Errorf("dataset %s, %s: %w: %w", d.Name, st.key(row), err, ErrPermanent)
+			return permanent(fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err))
 		}
 		switch change {
 		case snapshot.Inserted:

@@ -46,13 +46,8 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range opts.Formats {
-		if !slices.Contains(config.AllFormats, f) {
-			return nil, fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(config.AllFormats, ", "))
-		}
-	}
-	if opts.Full && opts.Incremental {
-		return nil, errors.New("--full and --incremental exclude each other")
+	if err := CheckOptions(datasets, opts); err != nil {
+		return nil, err
 	}
 	job, err := ClaimJob(ctx, env.Store, env.now)
 	if err != nil {
@@ -102,6 +97,28 @@ func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
 	env.Log.Info("job finished", "job_id", job.ID, "success", report.Success,
 		"records", report.RecordsProcessed(), "seconds", roundSeconds(report.End.Sub(report.Start).Seconds()))
 	return report, nil
+}
+
+// CheckOptions refuses options that cannot apply to the selected datasets,
+// before a job starts.
+func CheckOptions(datasets []*config.Dataset, opts Options) error {
+	if opts.Full && opts.Incremental {
+		return errors.New("--full and --incremental exclude each other")
+	}
+	for _, f := range opts.Formats {
+		if !slices.Contains(config.AllFormats, f) {
+			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(config.AllFormats, ", "))
+		}
+	}
+	for _, d := range datasets {
+		if opts.Incremental && d.Incremental == nil {
+			return fmt.Errorf("--incremental: dataset %s has no incremental: section (run it without --incremental, or leave it out with --dataset)", d.Name)
+		}
+		if len(FormatsFor(d, opts)) == 0 {
+			return fmt.Errorf("--formats %s: nothing to write for dataset %s (geojson needs a geometry: column)", strings.Join(opts.Formats, ","), d.Name)
+		}
+	}
+	return nil
 }
 
 // PutManifest writes the report as the job's manifest.

@@ -52,8 +52,8 @@ func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings, tr
 	seen := make(map[string]bool, len(in.Columns))
 	for _, c := range in.Columns {
 		if seen[c.Name] {
-			return nil, fmt.Errorf("dataset %s: column %q appears twice in the query result; give one an alias (AS …): file formats need unique column names: %w",
-				d.Name, c.Name, ErrPermanent)
+			return nil, permanent(fmt.Errorf("dataset %s: column %q appears twice in the query result; give one an alias (AS …): file formats need unique column names",
+				d.Name, c.Name))
 		}
 		seen[c.Name] = true
 	}
@@ -97,7 +97,7 @@ func (s *stage) transform(row record.Row) error {
 		return nil
 	}
 	if err := s.bound.Apply(row); err != nil {
-		return fmt.Errorf("dataset %s, row %d (%s): %w: %w", s.dataset, s.row, s.key(row), err, ErrPermanent)
+		return permanent(fmt.Errorf("dataset %s, row %d (%s): %w", s.dataset, s.row, s.key(row), err))
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (s *stage) prepare(row record.Row) error {
 		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v; written as null",
 			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
 		if s.strict {
-			return fmt.Errorf("%s (--strict): %w", strings.TrimSuffix(msg, "; written as null"), ErrPermanent)
+			return permanent(fmt.Errorf("%s (--strict)", strings.TrimSuffix(msg, "; written as null")))
 		}
 		s.warnings.Add("%s", msg)
 		return nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,13 +25,8 @@ func Enqueue(ctx context.Context, cfg *config.Config, client *asynq.Client, reco
 	if err != nil {
 		return "", err
 	}
-	if opts.Full && opts.Incremental {
-		return "", errors.New("--full and --incremental exclude each other")
-	}
-	for _, f := range opts.Formats {
-		if !slices.Contains(config.AllFormats, f) {
-			return "", fmt.Errorf("unknown format %q", f)
-		}
+	if err := pipeline.CheckOptions(datasets, opts); err != nil {
+		return "", err
 	}
 	var job pipeline.Job
 	for attempt := 0; ; attempt++ {
