@@ -102,6 +102,9 @@ func runRun(ctx context.Context, g *globals, o *runOptions) error {
 	defer closeEnv()
 	if isTerminal(g.stderr) {
 		env.Progress = pipeline.NewProgress(g.stderr)
+		if log, err := g.newLogger(env.Progress.Wrap(g.stderr)); err == nil {
+			env.Log = log
+		}
 	}
 	opts := o.options()
 	report, err := pipeline.Run(ctx, env, opts)

@@ -197,3 +197,20 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse("f.yaml", data, env(map[string]string{"DB_PASSWORD": "p"}))
 	})
 }
+
+// A ${VAR} in source.url need not be set when COUNTYSYNC_SOURCE_URL
+// replaces the value anyway; elsewhere it must.
+func TestEnvOverrideForgivesMissingVariable(t *testing.T) {
+	text := "source: {url: \"postgres://u:${DB_PASSWORD}@h/db\"}\ndatasets: [{name: a, query: q}]\n"
+	cfg, err := Parse("c.yaml", []byte(text), env(map[string]string{EnvSourceURL: "postgres://u:p@h2/db"}))
+	if err != nil || cfg.Source.URL != "postgres://u:p@h2/db" {
+		t.Fatalf("override: %v %v", cfg, err)
+	}
+	if _, err := Parse("c.yaml", []byte(text), env(nil)); err == nil || !strings.Contains(err.Error(), "c.yaml:1: environment variable DB_PASSWORD is not set") {
+		t.Fatalf("without override: %v", err)
+	}
+	other := "source: {url: \"sqlite://a.db\"}\ndatasets: [{name: a, query: \"SELECT ${TABLE}\"}]\n"
+	if _, err := Parse("c.yaml", []byte(other), env(map[string]string{EnvSourceURL: "sqlite://b.db"})); err == nil {
+		t.Fatal("a missing variable outside the overridden value was forgiven")
+	}
+}

@@ -11,6 +11,24 @@ import (
 // is. A variable that is unset and has no default is an error naming the
 // line.
 func expandEnv(file, text string, lookup func(string) (string, bool)) (string, error) {
+	out, missing, err := expandEnvLenient(file, text, lookup)
+	if err == nil && len(missing) > 0 {
+		err = missing[0].err
+	}
+	return out, err
+}
+
+// missingVar is a ${VAR} without a value and without a default.
+type missingVar struct {
+	line int
+	err  error
+}
+
+// expandEnvLenient is expandEnv that replaces unset variables with "" and
+// returns them, so a caller can forgive those in values an environment
+// override replaces anyway.
+func expandEnvLenient(file, text string, lookup func(string) (string, bool)) (string, []missingVar, error) {
+	var missing []missingVar
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
@@ -54,12 +72,12 @@ func expandEnv(file, text string, lookup func(string) (string, bool)) (string, e
 		}
 		end := strings.IndexByte(text[i+2:], '}')
 		if end < 0 || strings.ContainsRune(text[i+2:i+2+end], '\n') {
-			return "", fmt.Errorf("%s:%d: unterminated ${ in environment reference", file, line)
+			return "", nil, fmt.Errorf("%s:%d: unterminated ${ in environment reference", file, line)
 		}
 		ref := text[i+2 : i+2+end]
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if !validEnvName(name) {
-			return "", fmt.Errorf("%s:%d: invalid environment variable name %q in ${%s}", file, line, name, ref)
+			return "", nil, fmt.Errorf("%s:%d: invalid environment variable name %q in ${%s}", file, line, name, ref)
 		}
 		val, ok := lookup(name)
 		switch {
@@ -67,12 +85,12 @@ func expandEnv(file, text string, lookup func(string) (string, bool)) (string, e
 		case hasDef:
 			val = def
 		default:
-			return "", fmt.Errorf("%s:%d: environment variable %s is not set (use ${%s:-default} for a default)", file, line, name, name)
+			missing = append(missing, missingVar{line, fmt.Errorf("%s:%d: environment variable %s is not set (use ${%s:-default} for a default)", file, line, name, name)})
 		}
 		b.WriteString(val)
 		i += 2 + end
 	}
-	return b.String(), nil
+	return b.String(), missing, nil
 }
 
 func validEnvName(s string) bool {

@@ -39,7 +39,7 @@ func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Confi
 	if name == "" {
 		name = "config"
 	}
-	text, err := expandEnv(name, string(data), lookup)
+	text, missing, err := expandEnvLenient(name, string(data), lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +63,25 @@ func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Confi
 			d.Line = pos.line(fmt.Sprintf("datasets[%d]", i))
 		}
 	}
-	for env, dst := range map[string]*string{
-		EnvSourceURL:  &cfg.Source.URL,
-		EnvStorageURL: &cfg.Storage.URL,
-		EnvRedisURL:   &cfg.State.URL,
+	overridden := map[int]bool{} // lines whose value an env override replaces
+	for env, o := range map[string]struct {
+		dst  *string
+		path string
+	}{
+		EnvSourceURL:  {&cfg.Source.URL, "source.url"},
+		EnvStorageURL: {&cfg.Storage.URL, "storage.url"},
+		EnvRedisURL:   {&cfg.State.URL, "state.url"},
 	} {
 		if v, ok := lookup(env); ok && v != "" {
-			*dst = v
+			*o.dst = v
+			if l, ok := pos[o.path]; ok {
+				overridden[l] = true
+			}
+		}
+	}
+	for _, m := range missing {
+		if !overridden[m.line] {
+			return nil, m.err
 		}
 	}
 	v := &validator{file: name, pos: pos, dir: configDir(path)}

@@ -73,3 +73,22 @@ func (p *Progress) Stop() {
 		p.stop = nil
 	}
 }
+
+// Wrap returns a writer for log lines that clears the progress line before
+// each write, so a log line never runs into it.
+func (p *Progress) Wrap(w io.Writer) io.Writer { return progressWriter{p: p, w: w} }
+
+type progressWriter struct {
+	p *Progress
+	w io.Writer
+}
+
+func (pw progressWriter) Write(b []byte) (int, error) {
+	pw.p.mu.Lock()
+	active := pw.p.stop != nil
+	pw.p.mu.Unlock()
+	if active {
+		fmt.Fprint(pw.w, "\r\033[K")
+	}
+	return pw.w.Write(b)
+}
