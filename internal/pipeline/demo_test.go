@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -19,13 +18,7 @@ import (
 // TestDemoEndToEnd runs the demo county through the embedded pipeline and
 // checks every file with an independent reader against the source database.
 func TestDemoEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath, err := demo.Write(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := os.ReadFile(cfgPath)
-	env := newEnv(t, dir, string(text))
+	env, dir := demoEnv(t)
 	rep := mustRun(t, env, pipeline.Options{})
 
 	// The report has the seed's keys.

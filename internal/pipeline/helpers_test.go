@@ -14,6 +14,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/demo"
 	"github.com/countydatasync/countysync/internal/pipeline"
 )
 
@@ -135,4 +136,20 @@ func openSQLite(t testing.TB, path string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// demoEnv writes the demo county into a temporary directory and opens its
+// config; it returns the env and the directory.
+func demoEnv(t testing.TB) (*pipeline.Env, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath, err := demo.Write(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(t, dir, string(text)), dir
 }

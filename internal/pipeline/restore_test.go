@@ -15,13 +15,7 @@ import (
 // incremental and publishes every row); a reset watermark is not (the run
 // is full).
 func TestWatermarkRestoredFromManifestButNotAfterReset(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath, err := demo.Write(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := os.ReadFile(cfgPath)
-	env := newEnv(t, dir, string(text))
+	env, dir := demoEnv(t)
 	var fake = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	env.Now = func() time.Time { fake = fake.Add(time.Second); return fake }
 	opts := pipeline.Options{Datasets: []string{"parcels"}}
@@ -51,13 +45,7 @@ func TestWatermarkRestoredFromManifestButNotAfterReset(t *testing.T) {
 // Publishing the same job's dataset twice (a retried publish task whose
 // first attempt advanced the watermark) succeeds and leaves the watermark.
 func TestPublishTwiceIsIdempotent(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath, err := demo.Write(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := os.ReadFile(cfgPath)
-	env := newEnv(t, dir, string(text))
+	env, _ := demoEnv(t)
 	ctx := context.Background()
 	d := env.Config.Dataset("parcels")
 	job := pipeline.NewJob(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
