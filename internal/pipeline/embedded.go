@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format/snapshot"
 	"github.com/countydatasync/countysync/internal/record"
 )
 
@@ -63,7 +64,13 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	}
 	defer lock.Release(context.WithoutCancel(ctx))
 	if d.Incremental == nil {
-		return streamDataset(ctx, env, job, d, opts, formats, writeManifest)
+		res, err := streamDataset(ctx, env, job, d, opts, formats, writeManifest)
+		var unordered *notKeyOrderedError
+		if !errors.As(err, &unordered) {
+			return res, err
+		}
+		env.Log.Info("rows are not in key order: rendering them through a snapshot (ORDER BY the key columns, COLLATE \"C\" for text, to stream them)",
+			"job_id", job.ID, "dataset", d.Name, "row", unordered.row, "key", unordered.key)
 	}
 	snapPath := filepath.Join(env.Store.WorkDir(), job.ID+"-"+d.Name+".snapshot.sqlite")
 	defer os.Remove(snapPath)
@@ -92,10 +99,25 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	return res, nil
 }
 
+// notKeyOrderedError stops streamDataset at the first row whose key is not
+// above the previous row's: the files would not be what a snapshot renders.
+type notKeyOrderedError struct {
+	row int64
+	key string
+}
+
+func (e *notKeyOrderedError) Error() string {
+	return fmt.Sprintf("row %d (%s) is not in key order", e.row, e.key)
+}
+
 // streamDataset is the full-run path of a dataset without a snapshot:
 // rows stream from the query through the transformations into every
 // format at once (DESIGN.md §1 allows it when nothing is merged), so
-// memory stays flat and the source is read once.
+// memory stays flat and the source is read once. The files must be what
+// a snapshot of the rows renders, so the rows must come in the snapshot's
+// key order; at the first that does not, streamDataset gives up with a
+// *notKeyOrderedError before anything is published, and the caller takes
+// the snapshot path.
 func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, formats []string,
 	writeManifest func(context.Context, *DatasetResult) error) (*DatasetResult, error) {
 	ext := &Extraction{Dataset: d.Name, Mode: "full"}
@@ -111,6 +133,10 @@ func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, op
 		return nil, err
 	}
 	st.renderWKTFor(formats)
+	order, err := snapshot.NewKeyOrder(st.schema, d.KeyColumns)
+	if err != nil {
+		return nil, permanent(fmt.Errorf("dataset %s: %w", d.Name, err))
+	}
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
 	if err != nil {
 		return nil, err
@@ -121,6 +147,10 @@ func streamDataset(ctx context.Context, env *Env, job Job, d *config.Dataset, op
 		ext.RowsRead++
 		if err := st.transform(row); err != nil {
 			return nil, err
+		}
+		if !order.Next(row) {
+			env.Progress.Add(-exp.rows)
+			return nil, &notKeyOrderedError{row: ext.RowsRead, key: st.key(row)}
 		}
 		if err := renderRow(env, exp, st, row); err != nil {
 			return nil, err

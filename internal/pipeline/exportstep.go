@@ -18,6 +18,7 @@ import (
 // false an existing file of the same name — this job's own, from a task
 // that died after uploading it — is replaced.
 func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string, exclusive bool) ([]*Artifact, *Warnings, error) {
+	start := env.now()
 	rd, err := snapshot.Open(ctx, snapPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
@@ -45,9 +46,12 @@ func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err := exp.finish(); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
+	rendered := env.now()
 	if err := exp.upload(ctx, env.Store, exclusive); err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
+	env.Log.Debug("export timings", "job_id", job.ID, "dataset", d.Name, "formats", formats,
+		"render_seconds", roundSeconds(rendered.Sub(start).Seconds()), "upload_seconds", roundSeconds(env.now().Sub(rendered).Seconds()))
 	return exp.artifacts, w, nil
 }
 

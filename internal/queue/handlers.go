@@ -161,17 +161,19 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// HandleExport renders one format of a dataset from its snapshot, records
-// the artifact, and enqueues publish if it completed the dataset's set.
+// HandleExport renders the task's format of a dataset from its snapshot,
+// together with every other format no task has rendered or claimed yet
+// (claims.go), records the artifacts, and enqueues publish if that
+// completed the dataset's set.
 func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 	var p v1.ExportTask
 	job, d, err := h.open(t, &p)
 	if err != nil {
 		return err
 	}
-	format := p.GetFormat()
-	if !slices.Contains(p.GetFormats(), format) {
-		return fmt.Errorf("export task for %s lists formats %v without it: %w", format, p.GetFormats(), asynq.SkipRetry)
+	format, formats := p.GetFormat(), p.GetFormats()
+	if !slices.Contains(formats, format) {
+		return fmt.Errorf("export task for %s lists formats %v without it: %w", format, formats, asynq.SkipRetry)
 	}
 	_, docs, err := h.Records.extraction(ctx, job.ID, d.Name)
 	if err != nil {
@@ -179,31 +181,11 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 	}
 	done := int64(len(docs))
 	if _, ok := docs[format]; !ok {
-		release, err := h.Locks.Hold(ctx, d.Name, job.ID, 0)
-		if err != nil {
-			return err
-		}
-		defer release(true)
-		tmp, unuse, err := h.snapshot(ctx, job.ID, d.Name, format, p.GetSnapshotKey())
-		if err != nil {
-			return fmt.Errorf("dataset %s: fetch snapshot %s: %w", d.Name, p.GetSnapshotKey(), err)
-		}
-		defer unuse()
-		opts := optionsFromProto(p.GetOptions())
-		arts, w, err := pipeline.Export(ctx, h.Env, job, d, opts, tmp, []string{format}, false)
-		if err != nil {
-			return classify(err)
-		}
-		doc := artifactDoc{Artifact: arts[0]}
-		if format == p.GetFormats()[0] { // every format sees the same rows: keep one copy of the warnings
-			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
-		}
-		data, _ := json.Marshal(doc)
-		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, format, data); err != nil {
+		if done, err = h.render(ctx, job, d, &p, docs); err != nil || done < 0 {
 			return err
 		}
 	}
-	if done < int64(len(p.GetFormats())+1) {
+	if done < int64(len(formats)+1) {
 		return nil
 	}
 	task, err := newTask(TypePublish, publishID(job.ID, d.Name), &v1.PublishTask{
@@ -213,6 +195,67 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return h.enqueue(ctx, task)
+}
+
+// render claims the export task's format and the other unrendered ones,
+// renders them in one pass over the snapshot and records each artifact.
+// It returns the size of the dataset's fan-in set after the last record,
+// or -1 if another task holds the claim of the task's own format.
+func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Dataset, p *v1.ExportTask, docs map[string][]byte) (int64, error) {
+	format, formats := p.GetFormat(), p.GetFormats()
+	var pending []string
+	for _, f := range formats {
+		if _, ok := docs[f]; !ok {
+			pending = append(pending, f)
+		}
+	}
+	owner := exportID(job.ID, d.Name, format)
+	c, err := h.claimFormats(ctx, job.ID, d.Name, owner, format, pending)
+	if err != nil {
+		return 0, err
+	}
+	defer c.release()
+	if len(c.formats) == 0 {
+		return -1, nil
+	}
+	// Another task may have recorded a format and let its claim go
+	// between the first read and the claims: read again under them.
+	_, docs, err = h.Records.extraction(ctx, job.ID, d.Name)
+	if err != nil {
+		return 0, err
+	}
+	c.keepOnly(func(f string) bool { _, ok := docs[f]; return !ok })
+	done := int64(len(docs))
+	if len(c.formats) == 0 {
+		return done, nil
+	}
+	release, err := h.Locks.Hold(ctx, d.Name, job.ID, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer release(true)
+	tmp, unuse, err := h.snapshot(ctx, job.ID, d.Name, format, p.GetSnapshotKey())
+	if err != nil {
+		return 0, fmt.Errorf("dataset %s: fetch snapshot %s: %w", d.Name, p.GetSnapshotKey(), err)
+	}
+	defer unuse()
+	opts := optionsFromProto(p.GetOptions())
+	arts, w, err := pipeline.Export(ctx, h.Env, job, d, opts, tmp, c.formats, false)
+	if err != nil {
+		return 0, classify(err)
+	}
+	for _, a := range arts {
+		doc := artifactDoc{Artifact: a}
+		if a.Format == formats[0] { // every format sees the same rows: keep one copy of the warnings
+			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
+		}
+		data, _ := json.Marshal(doc)
+		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, a.Format, data); err != nil {
+			return 0, err
+		}
+	}
+	h.Env.Log.Info("rendered", "job_id", job.ID, "dataset", d.Name, "task", TypeExport, "formats", c.formats)
+	return done, nil
 }
 
 // HandlePublish moves the latest names, writes the manifest, advances the
