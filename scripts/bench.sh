@@ -165,8 +165,8 @@ WORK=$(mktemp -d "$ROOT/.build/bench/run.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 
-QUERY="SELECT * FROM parcels"
-COPY_QUERY="SELECT id, parcel_no, owner, address, land_use, assessed_value, area_sqft, year_built, tax_exempt, last_sale, notes, updated_at, ST_AsText(geom) AS geom FROM parcels"
+QUERY="SELECT * FROM parcels ORDER BY id"
+COPY_QUERY="SELECT id, parcel_no, owner, address, land_use, assessed_value, area_sqft, year_built, tax_exempt, last_sale, notes, updated_at, ST_AsText(geom) AS geom FROM parcels ORDER BY id"
 
 CONFIG=$WORK/countysync.bench.yaml
 cat >"$CONFIG" <<EOF

@@ -36,7 +36,8 @@ type DatasetResult struct {
 	DurationSeconds float64     `json:"duration_seconds"`
 	// ExtractSeconds is the time spent reading the source and merging the
 	// snapshot; ExportSeconds the time spent rendering and publishing the
-	// files (embedded runs).
+	// files (embedded runs through a snapshot; a streamed run does both in
+	// one pass and reports neither).
 	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
 	ExportSeconds  float64 `json:"export_seconds,omitempty"`
 

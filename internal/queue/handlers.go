@@ -115,10 +115,11 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 	}
 	log := h.Env.Log.With("job_id", job.ID, "dataset", d.Name, "task", TypeExtract)
 	snapKey := pipeline.SnapshotKey(d.Name, job.ID)
-	ext, _, err := h.Records.extraction(ctx, job.ID, d.Name)
+	ext, docs, err := h.Records.extraction(ctx, job.ID, d.Name)
 	if err != nil {
 		return err
 	}
+	done := int64(len(docs))
 	if ext == nil {
 		// A second run of the same dataset waits for the first: the
 		// task fails with ErrLocked and asynq retries it with backoff.
@@ -128,23 +129,18 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		}
 		keep := false
 		defer func() { release(keep) }()
-		tmp := h.workPath(job.ID, d.Name, ".snapshot.sqlite")
-		defer os.Remove(tmp)
-		if ext, err = pipeline.Extract(ctx, h.Env, d, opts, tmp); err != nil {
-			return classify(err)
-		}
-		if err := putCopy(ctx, h.Env.Store, snapKey, tmp); err != nil {
-			return fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
-		}
-		if h.Snapshots != nil {
-			h.Snapshots.adopt(snapKey, tmp)
+		if ext, err = h.extract(ctx, job, d, opts, formats, snapKey); err != nil {
+			return err
 		}
 		data, _ := json.Marshal(ext)
-		if _, err := h.Records.Store.PutArtifact(ctx, job.ID, d.Name, extractionMember, data); err != nil {
+		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, extractionMember, data); err != nil {
 			return err
 		}
 		keep = true
 		log.Info("extracted", "records", ext.Records, "rows_read", ext.RowsRead)
+	}
+	if done == int64(len(formats)+1) { // rendered while extracting
+		return h.enqueuePublish(ctx, job, d.Name, snapKey)
 	}
 	for _, f := range formats {
 		task, err := newTask(TypeExport, exportID(job.ID, d.Name, f), &v1.ExportTask{
@@ -159,6 +155,73 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	return nil
+}
+
+// extract reads the dataset. A full run of a dataset without incremental
+// streams into every format at once (pipeline.Stream, as the embedded
+// runner does) and records the artifacts: its export tasks have nothing
+// left to do, and no snapshot is stored. Otherwise, or when the rows are
+// not in key order, it merges the rows into a snapshot, stores it for the
+// export tasks and keeps a copy in this worker's cache.
+func (h *Handlers) extract(ctx context.Context, job pipeline.Job, d *config.Dataset, opts pipeline.Options, formats []string, snapKey string) (*pipeline.Extraction, error) {
+	if d.Incremental == nil {
+		ext, arts, w, err := pipeline.Stream(ctx, h.Env, job, d, opts, formats, false)
+		switch {
+		case err == nil:
+			if _, err := h.recordArtifacts(ctx, job, d.Name, formats, arts, w); err != nil {
+				return nil, err
+			}
+			return ext, nil
+		case errors.Is(err, pipeline.ErrNotKeyOrdered):
+			pipeline.LogNotKeyOrdered(h.Env, job, err)
+		default:
+			return nil, classify(err)
+		}
+	}
+	tmp := h.workPath(job.ID, d.Name, ".snapshot.sqlite")
+	defer os.Remove(tmp)
+	ext, err := pipeline.Extract(ctx, h.Env, d, opts, tmp)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if err := putCopy(ctx, h.Env.Store, snapKey, tmp); err != nil {
+		return nil, fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
+	}
+	if h.Snapshots != nil {
+		h.Snapshots.adopt(snapKey, tmp)
+	}
+	return ext, nil
+}
+
+// recordArtifacts records each rendered artifact in the dataset's fan-in
+// set (the warnings, the same for every format, go with the first
+// format's) and returns the set's size after the last.
+func (h *Handlers) recordArtifacts(ctx context.Context, job pipeline.Job, dataset string, formats []string, arts []*pipeline.Artifact, w *pipeline.Warnings) (int64, error) {
+	var done int64
+	for _, a := range arts {
+		doc := artifactDoc{Artifact: a}
+		if a.Format == formats[0] {
+			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
+		}
+		data, _ := json.Marshal(doc)
+		var err error
+		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, dataset, a.Format, data); err != nil {
+			return 0, err
+		}
+	}
+	return done, nil
+}
+
+// enqueuePublish enqueues the dataset's publish task (once: its id is
+// deterministic).
+func (h *Handlers) enqueuePublish(ctx context.Context, job pipeline.Job, dataset, snapKey string) error {
+	task, err := newTask(TypePublish, publishID(job.ID, dataset), &v1.PublishTask{
+		JobId: job.ID, Dataset: dataset, SnapshotKey: snapKey, Stamp: job.Stamp,
+	}, publishTimeout)
+	if err != nil {
+		return err
+	}
+	return h.enqueue(ctx, task)
 }
 
 // HandleExport renders the task's format of a dataset from its snapshot,
@@ -188,13 +251,7 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 	if done < int64(len(formats)+1) {
 		return nil
 	}
-	task, err := newTask(TypePublish, publishID(job.ID, d.Name), &v1.PublishTask{
-		JobId: job.ID, Dataset: d.Name, SnapshotKey: p.GetSnapshotKey(), Stamp: job.Stamp,
-	}, publishTimeout)
-	if err != nil {
-		return err
-	}
-	return h.enqueue(ctx, task)
+	return h.enqueuePublish(ctx, job, d.Name, p.GetSnapshotKey())
 }
 
 // render claims the export task's format and the other unrendered ones,
@@ -244,15 +301,8 @@ func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Datas
 	if err != nil {
 		return 0, classify(err)
 	}
-	for _, a := range arts {
-		doc := artifactDoc{Artifact: a}
-		if a.Format == formats[0] { // every format sees the same rows: keep one copy of the warnings
-			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
-		}
-		data, _ := json.Marshal(doc)
-		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, a.Format, data); err != nil {
-			return 0, err
-		}
+	if done, err = h.recordArtifacts(ctx, job, d.Name, formats, arts, w); err != nil {
+		return 0, err
 	}
 	h.Env.Log.Info("rendered", "job_id", job.ID, "dataset", d.Name, "task", TypeExport, "formats", c.formats)
 	return done, nil
