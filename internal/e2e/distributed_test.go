@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,8 +111,17 @@ func sqliteRows(t *testing.T, data []byte, table string) []string {
 	return out
 }
 
+// permitsDesc is a dataset whose query returns its rows against key order:
+// both runners render it through a snapshot, in key order.
+const permitsDesc = `  - name: permits_desc
+    query: SELECT * FROM permits ORDER BY id DESC
+    key_columns: [id]
+`
+
 // TestDistributedMatchesEmbedded runs the same config embedded and on two
-// worker processes with MinIO and Redis: every format holds the same rows.
+// worker processes with MinIO and Redis: every format holds the same rows,
+// for an incremental dataset (snapshot), a full one in key order (streamed
+// in the extract task) and a full one against key order (snapshot).
 func TestDistributedMatchesEmbedded(t *testing.T) {
 	pg := testsvc.PG(t)
 	testsvc.PGExec(t, pg, seedSQL(3000))
@@ -118,14 +129,14 @@ func TestDistributedMatchesEmbedded(t *testing.T) {
 	redisURL := testsvc.Redis(t)
 
 	embDir := t.TempDir()
-	embCfg := writeConfig(t, configText(pg, "file://"+embDir, ""))
+	embCfg := writeConfig(t, configText(pg, "file://"+embDir, "")+permitsDesc)
 	out, errOut, code := run(t, nil, 2*time.Minute, "run", "--config", embCfg)
 	if code != 0 {
 		t.Fatalf("embedded run: exit %d\n%s", code, errOut)
 	}
 	emb := report(t, out)
 
-	cfg := writeConfig(t, configText(pg, s3url, redisURL))
+	cfg := writeConfig(t, configText(pg, s3url, redisURL)+permitsDesc)
 	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 	out, errOut, code = run(t, nil, 3*time.Minute, "enqueue", "--config", cfg, "--wait", "--timeout", "150s")
@@ -152,7 +163,7 @@ func TestDistributedMatchesEmbedded(t *testing.T) {
 	}
 	defer st.Close()
 	manifest := report(t, string(object(t, st, "manifests/"+dist["job_id"].(string)+".json")))
-	for _, ds := range []string{"parcels", "permits"} {
+	for _, ds := range []string{"parcels", "permits", "permits_desc"} {
 		embArts, distArts := artifactsOf(t, emb, ds), artifactsOf(t, dist, ds)
 		manArts := artifactsOf(t, manifest, ds)
 		if len(distArts) != len(embArts) || len(distArts) == 0 {
@@ -178,6 +189,9 @@ func TestDistributedMatchesEmbedded(t *testing.T) {
 			}
 			if latest := object(t, st, a["latest"].(string)); !bytes.Equal(latest, got) {
 				t.Errorf("%s %s: latest name does not hold the new file", ds, f)
+			}
+			if f == "csv" {
+				checkKeyOrder(t, ds, got)
 			}
 		}
 	}
@@ -310,6 +324,24 @@ func TestWorkerKilledDuringExport(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	check("after a duplicate export")
+}
+
+// checkKeyOrder parses a CSV file whose first column is an integer key and
+// fails unless the keys ascend.
+func checkKeyOrder(t *testing.T, dataset string, data []byte) {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: parse CSV: %v", dataset, err)
+	}
+	prev := int64(-1 << 62)
+	for i, r := range recs[1:] {
+		id, err := strconv.ParseInt(r[0], 10, 64)
+		if err != nil || id <= prev {
+			t.Fatalf("%s: CSV row %d has key %q after %d: not in key order", dataset, i+1, r[0], prev)
+		}
+		prev = id
+	}
 }
 
 // exportPayload is the payload of the csv export task of parcels in job.
