@@ -43,6 +43,10 @@ type Storage struct {
 	// s3://bucket/prefix?endpoint=host:9000&secure=false. Overridden by
 	// COUNTYSYNC_STORAGE_URL.
 	URL string `yaml:"url"`
+	// Keep is how many timestamped files of each dataset and format stay
+	// after a successful publish; older ones are deleted. 0 (the default)
+	// keeps every file.
+	Keep int `yaml:"keep"`
 }
 
 // State configures where watermarks and locks live.

@@ -85,6 +85,9 @@ func (v *validator) config(c *Config) {
 	} else {
 		c.Storage.URL = u
 	}
+	if c.Storage.Keep < 0 {
+		v.errorf("storage.keep", "storage.keep must be 0 (keep every file) or the number of files to keep per dataset and format, not %d", c.Storage.Keep)
+	}
 	if c.State.URL != "" {
 		u, err := v.stateURL(c.State.URL)
 		if err != nil {

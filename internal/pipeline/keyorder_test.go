@@ -17,6 +17,11 @@ import (
 // text keys that sort differently under collations) and a config with one
 // dataset per query.
 func keyOrderEnv(t *testing.T, n int, queries map[string]string, keys string) *pipeline.Env {
+	return tableEnv(t, n, "storage: {url: file://./exports}", queries, keys)
+}
+
+// tableEnv is keyOrderEnv with the config's storage line.
+func tableEnv(t *testing.T, n int, storage string, queries map[string]string, keys string) *pipeline.Env {
 	t.Helper()
 	dir := t.TempDir()
 	var script strings.Builder
@@ -30,7 +35,7 @@ func keyOrderEnv(t *testing.T, n int, queries map[string]string, keys string) *p
 		t.Fatal(err)
 	}
 	var cfg strings.Builder
-	cfg.WriteString("source: {url: sqlite://src.sqlite}\nstorage: {url: file://./exports}\nformats: [csv, sqlite]\ndatasets:\n")
+	cfg.WriteString("source: {url: sqlite://src.sqlite}\n" + storage + "\nformats: [csv, sqlite]\ndatasets:\n")
 	for name, q := range queries {
 		fmt.Fprintf(&cfg, "  - name: %s\n    query: %q\n    key_columns: [%s]\n", name, q, keys)
 	}

@@ -45,6 +45,7 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 		return fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)
 	}
 	if newWM == nil {
+		prune(ctx, env, job, d, artifacts)
 		return nil
 	}
 	if err := env.State.Set(ctx, d.Name, ext.StateJob, newWM); err != nil {
@@ -60,6 +61,7 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 			env.Log.Warn("could not delete the previous snapshot", "dataset", d.Name, "key", ext.PrevSnapshot, "error", err)
 		}
 	}
+	prune(ctx, env, job, d, artifacts)
 	return nil
 }
 
