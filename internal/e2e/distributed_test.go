@@ -136,7 +136,10 @@ func TestDistributedMatchesEmbedded(t *testing.T) {
 	}
 	emb := report(t, out)
 
-	cfg := writeConfig(t, configText(pg, s3url, redisURL)+permitsDesc)
+	// storage.keep: 1 on the bucket: the second job's publish deletes the first's files.
+	keepText := strings.Replace(configText(pg, s3url, redisURL), "storage: {url: "+strconv.Quote(s3url)+"}",
+		"storage: {url: "+strconv.Quote(s3url)+", keep: 1}", 1)
+	cfg := writeConfig(t, keepText+permitsDesc)
 	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 	out, errOut, code = run(t, nil, 3*time.Minute, "enqueue", "--config", cfg, "--wait", "--timeout", "150s")
@@ -202,6 +205,21 @@ func TestDistributedMatchesEmbedded(t *testing.T) {
 		t.Fatalf("second enqueue: exit %d\n%s", code, errOut)
 	}
 	second := report(t, out)
+	for f, a := range artifactsOf(t, second, "permits") {
+		keys, err := st.List(context.Background(), "permits_")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []string
+		for _, k := range keys {
+			if strings.HasSuffix(k, "."+f) && !strings.HasPrefix(k, "permits_desc") {
+				mine = append(mine, k)
+			}
+		}
+		if len(mine) != 1 || mine[0] != a["key"] {
+			t.Errorf("permits %s files after the second job with keep 1: %v, want only %v", f, mine, a["key"])
+		}
+	}
 	pd := second["datasets"].(map[string]any)["parcels"].(map[string]any)
 	if pd["mode"] != "incremental" || pd["records"] != float64(3000) {
 		t.Errorf("second run of parcels: mode %v, records %v", pd["mode"], pd["records"])
