@@ -296,7 +296,7 @@ measure_distributed() {
     *) redis="${redis%/}/${BENCH_REDIS_DB:-14}" ;;
   esac
   export COUNTYSYNC_STORAGE_URL=$storage COUNTYSYNC_REDIS_URL=$redis
-  /usr/bin/time -f "%e %M" -o "$wt" "$BIN" worker --config "$CONFIG" --concurrency 2 --listen off \
+  /usr/bin/time -f "%e %M %U %S" -o "$wt" "$BIN" worker --config "$CONFIG" --concurrency 2 --listen off \
     >"$dir/worker.out" 2>"$dir/worker.err" &
   wpid=$!
   sleep 1
@@ -316,9 +316,11 @@ measure_distributed() {
   unset COUNTYSYNC_STORAGE_URL COUNTYSYNC_REDIS_URL
   grep -q '"success": *true' "$dir/report.json" || { cat "$dir/report.json" >&2; die "distributed run reported a failure"; }
   e=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')
-  m=$(tail -n1 "$wt" | cut -d' ' -f2)
+  local u sy
+  read -r _ m u sy < <(tail -n1 "$wt")
   TIMES[dist_all]+="$e "
   RSS[dist_all]+="$m "
+  CPU[dist_all]+="$(awk -v u="$u" -v s="$sy" 'BEGIN {printf "%.2f", u + s}') "
   log "dist_all run: ${e}s, worker $((m / 1024)) MB"
   rm -rf "$dir"
 }
