@@ -136,7 +136,7 @@ func fromExpr(x any, kind record.Kind) (record.Value, error) {
 		return record.Value{}, nil
 	}
 	bad := func() (record.Value, error) {
-		return record.Value{}, fmt.Errorf("%w: a %s column cannot hold a %s result (Go type %T)", errResultType, kind, typeName(x), x)
+		return record.Value{}, fmt.Errorf("%w: %s column cannot hold %s result", errResultType, withArticle(kind.String()), withArticle(typeName(x)))
 	}
 	switch kind {
 	case record.Text:

@@ -70,7 +70,9 @@
 //	geometry          string (WKT) or []byte (WKB)
 //
 // Anything else is a *RowError naming the column, the expression and the
-// Go type of the result; write string(x), to_int(x) ... to convert.
+// kind of the result in the words config authors use (text, integer,
+// float, numeric, boolean, array, JSON object, timestamp, bytes, null);
+// write string(x), to_int(x) ... to convert.
 //
 // # Operators
 //

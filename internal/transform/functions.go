@@ -209,7 +209,7 @@ func stringFn(name string, f func(string) string) func(args ...any) (any, error)
 			}
 			return r, nil
 		}
-		return nil, argError(name, 1, "a string", args[0])
+		return nil, argError(name, 1, "text", args[0])
 	}
 }
 
@@ -221,7 +221,7 @@ func strArg(fn string, args []any, i int) (s string, ok bool, err error) {
 	case string:
 		return v, true, nil
 	}
-	return "", false, argError(fn, i+1, "a string", args[i])
+	return "", false, argError(fn, i+1, "text", args[i])
 }
 
 // fnTrim implements trim(s[, chars]).
@@ -448,7 +448,7 @@ func fnToInt(args ...any) (any, error) {
 		}
 		return fnToInt(d)
 	}
-	return nil, argError("to_int", 1, "a number or a string", args[0])
+	return nil, argError("to_int", 1, "a number or text", args[0])
 }
 
 // fnToFloat implements to_float(x) (also callable as float(x)): numbers
@@ -480,7 +480,7 @@ func fnToFloat(args ...any) (any, error) {
 		}
 		return f, nil
 	}
-	return nil, argError("to_float", 1, "a number or a string", args[0])
+	return nil, argError("to_float", 1, "a number or text", args[0])
 }
 
 // fnString implements string(x); see toText.

@@ -86,7 +86,7 @@ func TestFunctionRound(t *testing.T) {
 		{"round(value, 2)", nil, nil, ""},
 		{"round(value, nil)", dec("1"), nil, ""},
 		{"round(value, 2.0)", dec("1.234"), "dec:1.23", ""},
-		{"round(value, 2)", "1.5", nil, "round: argument 1 must be a number, not string"},
+		{"round(value, 2)", "1.5", nil, "round: argument 1 must be a number, not text"},
 		{"round(value, 1.5)", dec("1"), nil, "round: argument 2 must be an integer"},
 	})
 	got, err := eval(t, "round(value, 2)", math.NaN(), nil)
@@ -112,14 +112,14 @@ func TestFunctionUpperLowerTrim(t *testing.T) {
 		{"upper(value)", "straße ünïcode ǆ", "STRAßE ÜNÏCODE Ǆ", ""}, // per character: ß has no one-rune upper case
 		{"upper(value)", "", "", ""},
 		{"upper(value)", nil, nil, ""},
-		{"upper(value)", 1, nil, "upper: argument 1 must be a string, not int"},
+		{"upper(value)", 1, nil, "upper: argument 1 must be text, not integer"},
 		{"lower(value)", "ÀÉÎ Ω", "àéî ω", ""},
 		{"lower(value)", nil, nil, ""},
 		{"trim(value)", " \t x y \n\u00a0", "x y", ""},
 		{"trim(value, '*-')", "-*a*-", "a", ""},
 		{"trim(value)", nil, nil, ""},
 		{"trim(value, nil)", "x", nil, ""},
-		{"trim(value)", 2, nil, "trim: argument 1 must be a string"},
+		{"trim(value)", 2, nil, "trim: argument 1 must be text, not integer"},
 	})
 }
 
@@ -163,7 +163,7 @@ func TestFunctionSubstrLeftRight(t *testing.T) {
 		{"right(value, 10)", "ab", "ab", ""},
 		{"right(value, -10)", "ab", "", ""},
 		{"right(value, nil)", "ab", nil, ""},
-		{"right(value, 1)", 5, nil, "right: argument 1 must be a string"},
+		{"right(value, 1)", 5, nil, "right: argument 1 must be text"},
 	})
 }
 
@@ -247,8 +247,8 @@ func TestOperators(t *testing.T) {
 		{"value + 'b'", "a", "ab", ""},
 		{"row.a + '-' + value", "y", "x-y", ""},
 		{"row.n + 'x'", nil, nil, ""},
-		{"value + 'x'", dec("1"), nil, "invalid operation: decimal + string"},
-		{"value > 'x'", dec("1"), nil, "invalid operation: decimal > string"},
+		{"value + 'x'", dec("1"), nil, "invalid operation: numeric + text"},
+		{"value > 'x'", dec("1"), nil, "invalid operation: numeric > text"},
 		{"value / 0", dec("1"), nil, "division by zero"},
 		{"value + 1", "a", nil, "invalid operation"},
 		{"1 + 2 * 3", nil, 7, ""},

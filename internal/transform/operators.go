@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm/runtime"
@@ -360,21 +362,33 @@ func negate(a any) any {
 func typeName(x any) string {
 	switch x.(type) {
 	case nil:
-		return "nil"
+		return "null"
 	case *Decimal:
-		return "decimal"
+		return "numeric"
 	case string:
-		return "string"
+		return "text"
 	case int:
-		return "int"
+		return "integer"
 	case float64:
 		return "float"
 	case bool:
-		return "bool"
+		return "boolean"
 	case []any:
 		return "array"
 	case map[string]any:
-		return "map"
+		return "JSON object"
+	case time.Time:
+		return "timestamp"
+	case []byte:
+		return "bytes"
 	}
 	return fmt.Sprintf("%T", x)
+}
+
+// withArticle returns "a text", "an integer", "an array".
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }

@@ -257,9 +257,9 @@ func TestResultConversion(t *testing.T) {
 		{record.Int, "row.n", record.IntValue(0), record.Value{}, "integer column cannot hold 2.50"},
 		{record.Float, "row.n", record.FloatValue(0), record.FloatValue(2.5), ""},
 		{record.Float, "value + 1", record.FloatValue(0.5), record.FloatValue(1.5), ""},
-		{record.Int, "value > 1", record.IntValue(2), record.Value{}, "integer column cannot hold a bool"},
+		{record.Int, "value > 1", record.IntValue(2), record.Value{}, "an integer column cannot hold a boolean result"},
 		{record.Bool, "!value", record.BoolValue(true), record.BoolValue(false), ""},
-		{record.Text, "value", record.IntValue(2), record.Value{}, "a text column cannot hold a int result (Go type int)"},
+		{record.Text, "value", record.IntValue(2), record.Value{}, "a text column cannot hold an integer result"},
 		{record.Text, "string(value)", record.IntValue(2), record.TextValue("2"), ""},
 		{record.Text, "nil", record.TextValue("x"), record.Value{}, ""},
 		{record.TimestampTZ, "value", record.TimestampTZValue(ts), record.TimestampTZValue(ts), ""},
@@ -274,10 +274,10 @@ func TestResultConversion(t *testing.T) {
 		{record.JSON, "value.a", record.Value{Kind: record.JSON, S: `{"a":{"b":[1.50,true]}}`}, record.Value{Kind: record.JSON, S: `{"b":[1.50,true]}`}, ""},
 		{record.JSON, "'a<b'", record.TextValue(""), record.Value{Kind: record.JSON, S: `"a<b"`}, ""},
 		{record.Array, "map(value, # * 2)", record.Value{Kind: record.Array, S: `[1,2.5]`}, record.Value{Kind: record.Array, S: `[2,5.0]`}, ""},
-		{record.Array, "'x'", record.TextValue(""), record.Value{}, "array column cannot hold a string"},
+		{record.Array, "'x'", record.TextValue(""), record.Value{}, "an array column cannot hold a text result"},
 		{record.Bytes, "'abc'", record.TextValue(""), record.BytesValue([]byte("abc")), ""},
 		{record.Geometry, "'POINT (0 0)'", record.TextValue(""), record.Value{Kind: record.Geometry, S: "POINT (0 0)"}, ""},
-		{record.Text, "{'a': 1}", record.TextValue(""), record.Value{}, "Go type map[string]interface {}"},
+		{record.Text, "{'a': 1}", record.TextValue(""), record.Value{}, "a text column cannot hold a JSON object result"},
 	}
 	for _, tc := range cases {
 		schema := schemaOf(col("c", tc.kind), col("n", record.Numeric))
@@ -321,7 +321,7 @@ func TestRowErrors(t *testing.T) {
 		{"value % 0", "integer divide by zero", false},
 		{"1 / (value - 5)", "integer column cannot hold +Inf", false},
 		{"value.x", "cannot fetch x", false},
-		{"upper(value)", "upper: argument 1 must be a string, not int", false},
+		{"upper(value)", "upper: argument 1 must be text, not integer", false},
 		{"[1,2,3][value]", "index out of range", false},
 		{"value ? 1 : 2", "", false},
 		{"to_int(row.s)", "not a number", false},
