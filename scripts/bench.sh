@@ -183,6 +183,7 @@ EOF
 # The embedded run on MinIO (BENCH_DISTRIBUTED=1) keeps its state in a file.
 CONFIG_S3=$WORK/countysync.bench-s3.yaml
 { cat "$CONFIG"; echo "state: {url: \"file://$WORK/state\"}"; } >"$CONFIG_S3"
+"$BIN" validate --config "$CONFIG_S3" >/dev/null 2>"$WORK/validate.err" || { cat "$WORK/validate.err" >&2; die "config does not validate"; }
 "$BIN" validate --config "$CONFIG" >/dev/null 2>"$WORK/validate.err" || { cat "$WORK/validate.err" >&2; die "config does not validate"; }
 
 # Work ids, in the order of the table. Each has a label, a reference, a target
@@ -242,7 +243,7 @@ measure() {
     cat "$dir/stderr" >&2
     die "$id failed"
   fi
-  if [[ $id == cs_* ]] && ! grep -q '"success": *true' "$dir/stdout"; then
+  if [[ $id == cs_* || $id == emb_* ]] && ! grep -q '"success": *true' "$dir/stdout"; then
     cat "$dir/stdout" "$dir/stderr" >&2
     die "$id: countysync reported a failure"
   fi

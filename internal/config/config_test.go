@@ -115,6 +115,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad cron", base + "datasets:\n  - name: a\n    query: q\n    schedule: \"61 * * * *\"\n", []string{"cs.yaml:5:", "schedule", "61"}},
 		{"unknown queue", base + "worker: {queues: {exprt: 2}}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:2:", `unknown queue "exprt"`}},
 		{"bad prefix", base + "state: {prefix: \"a b\"}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:2:", "state.prefix"}},
+		{"stamp-like name", base + "datasets: [{name: parcels_20250101_120000, query: q}]\n", []string{"cs.yaml:", "_YYYYMMDD_HHMMSS"}},
 		{"negative keep", base + "storage: {keep: -1}\ndatasets: [{name: a, query: q}]\n", []string{"cs.yaml:2:", "storage.keep"}},
 	}
 	for _, c := range cases {

@@ -22,8 +22,10 @@ const DefaultStorageURL = "file://./exports"
 const DefaultPrecision = 7
 
 var (
-	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	prefixRE = regexp.MustCompile(`^[A-Za-z0-9_:-]+$`)
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// stampSuffixRE matches names that end like a job stamp.
+	stampSuffixRE = regexp.MustCompile(`_[0-9]{8}_[0-9]{6}$`)
+	prefixRE      = regexp.MustCompile(`^[A-Za-z0-9_:-]+$`)
 )
 
 var queueNames = []string{"extract", "export", "publish"}
@@ -144,6 +146,8 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 		v.errorf(path, "%s: name is required", label)
 	case len(d.Name) > 63 || !nameRE.MatchString(d.Name):
 		v.errorf(path+".name", "%s: name must match [a-z][a-z0-9_]* and be at most 63 characters: it names files and the SQLite table", label)
+	case stampSuffixRE.MatchString(d.Name):
+		v.errorf(path+".name", "%s: name must not end in _YYYYMMDD_HHMMSS: its files would look like another dataset's timestamped files", label)
 	}
 	if strings.TrimSpace(d.Query) == "" {
 		v.errorf(path, "%s: query is required", label)

@@ -95,12 +95,12 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 	return res, publishOrDelete(ctx, env, job, d, ext, snapPath, res, writeManifest)
 }
 
-// publishOrDelete publishes res.Artifacts and, if the dataset did not
-// succeed, removes them (no latest name points at them).
+// publishOrDelete publishes res.Artifacts and, if that failed before any
+// latest name pointed at them, removes them.
 func publishOrDelete(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Extraction, snapPath string,
 	res *DatasetResult, writeManifest func(context.Context, *DatasetResult) error) error {
 	err := Publish(ctx, env, job, d, ext, res.Artifacts, snapPath, res, writeManifest)
-	if err != nil && !res.Success {
+	if err != nil && !res.Success && !Linked(err) {
 		DeleteArtifacts(ctx, env.Store, res.Artifacts)
 	}
 	return err

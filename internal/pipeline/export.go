@@ -103,6 +103,9 @@ func (b *batch) add(row record.Row) {
 	b.n++
 }
 
+// renderSeq numbers the exporters' temporary files within the process.
+var renderSeq atomic.Int64
+
 func newExporter(store storage.Store, job Job, d *config.Dataset, schema *record.Schema, formats []string) (*exporter, error) {
 	e := &exporter{}
 	opts := format.Options{
@@ -120,7 +123,9 @@ func newExporter(store storage.Store, job Job, d *config.Dataset, schema *record
 			Format: f,
 			Key:    ArtifactKey(d.Name, job.Stamp, f),
 			Latest: LatestKey(d.Name, f),
-			tmp:    filepath.Join(store.WorkDir(), fmt.Sprintf("%s-%s.%s", job.ID, d.Name, format.Extensions[f])),
+			// Unique per render: two renders of one format on one worker
+			// (a duplicate delivery) never share a file.
+			tmp: filepath.Join(store.WorkDir(), fmt.Sprintf("%s-%s-%d.%s", job.ID, d.Name, renderSeq.Add(1), format.Extensions[f])),
 		}
 		os.Remove(a.tmp)
 		w, err := format.New(f, a.tmp, opts)

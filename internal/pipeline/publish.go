@@ -42,7 +42,7 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 	res.Success = true
 	if err := writeManifest(ctx, res); err != nil {
 		res.Success = false
-		return fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)
+		return linkedError{fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)}
 	}
 	if newWM == nil {
 		prune(ctx, env, job, d, artifacts)
@@ -53,7 +53,7 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 		// finds its own watermark: that is success, not a conflict.
 		if cur, gerr := env.State.Get(ctx, d.Name); !errors.Is(err, state.ErrConflict) || gerr != nil || cur == nil || cur.JobID != job.ID {
 			res.Success = false
-			return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
+			return linkedError{fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)}
 		}
 	}
 	if ext.PrevSnapshot != "" && ext.PrevSnapshot != key {
@@ -63,6 +63,22 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 	}
 	prune(ctx, env, job, d, artifacts)
 	return nil
+}
+
+// linkedError marks a Publish failure after the latest names moved to the
+// run's files: those files must stay (see Linked).
+type linkedError struct{ err error }
+
+func (e linkedError) Error() string { return e.err.Error() }
+func (e linkedError) Unwrap() error { return e.err }
+
+// Linked reports whether err is a Publish failure that came after the
+// latest names were pointed at the run's files. Cleanup must then leave
+// the files alone: a latest name may point at them (a symlink on local
+// storage would dangle).
+func Linked(err error) bool {
+	var l linkedError
+	return errors.As(err, &l)
 }
 
 // ResultOf starts a dataset's result from its extraction.

@@ -2,8 +2,10 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,27 @@ func TestPublishTwiceIsIdempotent(t *testing.T) {
 	other := pipeline.NewJob(job.Start.Add(time.Second))
 	if err := pipeline.Publish(ctx, env, other, d, ext, nil, "", pipeline.ResultOf(ext), noManifest); err == nil {
 		t.Fatal("a stale job moved the watermark")
+	}
+}
+
+// A publish that fails after pointing the latest names at the run's files
+// says so (pipeline.Linked), so cleanup leaves those files; one that fails
+// before does not.
+func TestPublishFailureSaysWhetherItLinked(t *testing.T) {
+	env, _ := demoEnv(t)
+	ctx := context.Background()
+	d := env.Config.Dataset("permits")
+	job := pipeline.NewJob(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+	ext := &pipeline.Extraction{Dataset: d.Name, Mode: "full"}
+	failManifest := func(context.Context, *pipeline.DatasetResult) error { return errors.New("disk full") }
+	err := pipeline.Publish(ctx, env, job, d, ext, nil, "", pipeline.ResultOf(ext), failManifest)
+	if err == nil || !pipeline.Linked(err) || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("manifest failure: err %v, Linked %v; want a linked error naming the cause", err, pipeline.Linked(err))
+	}
+	missing := []*pipeline.Artifact{{Format: "csv", Key: "permits_20260102_000000.csv", Latest: "permits.csv"}}
+	err = pipeline.Publish(ctx, env, job, d, ext, missing, "", pipeline.ResultOf(ext), failManifest)
+	if err == nil || pipeline.Linked(err) {
+		t.Fatalf("link failure: err %v, Linked %v; want an error before any link", err, pipeline.Linked(err))
 	}
 }
 

@@ -43,13 +43,16 @@ func (c *claim) release() {
 	c.formats, c.releases = nil, nil
 }
 
-// claimFormats claims own first and, if that succeeds, every other format
-// in pending, in order. It returns no formats when another task holds
-// own's claim: that task renders own and records it. Formats another task
-// holds are left to it.
+// claimFormats claims own first (unless own is "") and, if that succeeds,
+// every other format in pending, in order. It returns no formats when
+// another task holds own's claim: that task renders own and records it.
+// Formats another task holds are left to it.
 func (h *Handlers) claimFormats(ctx context.Context, job, dataset, owner, own string, pending []string) (*claim, error) {
 	c := &claim{}
-	order := append([]string{own}, slices.DeleteFunc(slices.Clone(pending), func(f string) bool { return f == own })...)
+	order := slices.DeleteFunc(slices.Clone(pending), func(f string) bool { return f == own })
+	if own != "" {
+		order = append([]string{own}, order...)
+	}
 	for _, f := range order {
 		release, err := h.Locks.Hold(ctx, claimName(job, dataset, f), owner, 0)
 		if errors.Is(err, state.ErrLocked) {

@@ -58,7 +58,24 @@ func TestClaimFormats(t *testing.T) {
 	if want := []string{"geojson", "sqlite", "csv"}; !slices.Equal(other.formats, want) {
 		t.Fatalf("after the release another task claimed %v, want %v (json still held)", other.formats, want)
 	}
+	// A task whose own format is recorded (own "") takes up what nobody
+	// holds: here only json, which retry still holds, is left out.
+	sweep, err := h.claimFormats(ctx, job, ds, owner("sqlite"), "", []string{"json", "geojson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sweep.formats) != 0 {
+		t.Fatalf("sweep while json and geojson are held claimed %v, want none", sweep.formats)
+	}
 	other.release()
+	sweep, err = h.claimFormats(ctx, job, ds, owner("sqlite"), "", []string{"json", "geojson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sweep.formats, []string{"geojson"}) {
+		t.Fatalf("sweep after geojson's release claimed %v, want [geojson]", sweep.formats)
+	}
+	sweep.release()
 	retry.release()
 	last, err := h.claimFormats(ctx, job, ds, owner("sqlite"), "sqlite", pending)
 	if err != nil {

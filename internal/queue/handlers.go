@@ -129,11 +129,14 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		}
 		keep := false
 		defer func() { release(keep) }()
-		if ext, err = h.extract(ctx, job, d, opts, formats, snapKey); err != nil {
+		var records map[string][]byte
+		if ext, records, err = h.extract(ctx, job, d, opts, formats, snapKey); err != nil {
 			return err
 		}
-		data, _ := json.Marshal(ext)
-		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, d.Name, extractionMember, data); err != nil {
+		// The extraction and any artifacts rendered while extracting are
+		// recorded together: a retry finds all of them or none.
+		records[extractionMember], _ = json.Marshal(ext)
+		if done, err = h.Records.Store.PutArtifacts(ctx, job.ID, d.Name, records); err != nil {
 			return err
 		}
 		keep = true
@@ -157,59 +160,53 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// extract reads the dataset. A full run of a dataset without incremental
-// streams into every format at once (pipeline.Stream, as the embedded
-// runner does) and records the artifacts: its export tasks have nothing
-// left to do, and no snapshot is stored. Otherwise, or when the rows are
-// not in key order, it merges the rows into a snapshot, stores it for the
-// export tasks and keeps a copy in this worker's cache.
-func (h *Handlers) extract(ctx context.Context, job pipeline.Job, d *config.Dataset, opts pipeline.Options, formats []string, snapKey string) (*pipeline.Extraction, error) {
+// extract reads the dataset and returns its extraction with the fan-in
+// records of the artifacts it rendered. A full run of a dataset without
+// incremental streams into every format at once (pipeline.Stream, as the
+// embedded runner does) and renders every artifact: its export tasks have
+// nothing left to do, and no snapshot is stored. Otherwise, or when the
+// rows are not in key order, it merges the rows into a snapshot, stores it
+// for the export tasks, keeps a copy in this worker's cache, and renders
+// nothing.
+func (h *Handlers) extract(ctx context.Context, job pipeline.Job, d *config.Dataset, opts pipeline.Options, formats []string, snapKey string) (*pipeline.Extraction, map[string][]byte, error) {
 	if d.Incremental == nil {
 		ext, arts, w, err := pipeline.Stream(ctx, h.Env, job, d, opts, formats, false)
 		switch {
 		case err == nil:
-			if _, err := h.recordArtifacts(ctx, job, d.Name, formats, arts, w); err != nil {
-				return nil, err
-			}
-			return ext, nil
+			return ext, artifactRecords(formats, arts, w), nil
 		case errors.Is(err, pipeline.ErrNotKeyOrdered):
 			pipeline.LogNotKeyOrdered(h.Env, job, err)
 		default:
-			return nil, classify(err)
+			return nil, nil, classify(err)
 		}
 	}
 	tmp := h.workPath(job.ID, d.Name, ".snapshot.sqlite")
 	defer os.Remove(tmp)
 	ext, err := pipeline.Extract(ctx, h.Env, d, opts, tmp)
 	if err != nil {
-		return nil, classify(err)
+		return nil, nil, classify(err)
 	}
 	if err := putCopy(ctx, h.Env.Store, snapKey, tmp); err != nil {
-		return nil, fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
+		return nil, nil, fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
 	}
 	if h.Snapshots != nil {
 		h.Snapshots.adopt(snapKey, tmp)
 	}
-	return ext, nil
+	return ext, map[string][]byte{}, nil
 }
 
-// recordArtifacts records each rendered artifact in the dataset's fan-in
-// set (the warnings, the same for every format, go with the first
-// format's) and returns the set's size after the last.
-func (h *Handlers) recordArtifacts(ctx context.Context, job pipeline.Job, dataset string, formats []string, arts []*pipeline.Artifact, w *pipeline.Warnings) (int64, error) {
-	var done int64
+// artifactRecords encodes rendered artifacts as fan-in records (the
+// warnings, the same for every format, go with the first format's).
+func artifactRecords(formats []string, arts []*pipeline.Artifact, w *pipeline.Warnings) map[string][]byte {
+	records := make(map[string][]byte, len(arts)+1)
 	for _, a := range arts {
 		doc := artifactDoc{Artifact: a}
 		if a.Format == formats[0] {
 			doc.WarningCount, doc.Warnings = w.Count(), w.Messages()
 		}
-		data, _ := json.Marshal(doc)
-		var err error
-		if done, err = h.Records.Store.PutArtifact(ctx, job.ID, dataset, a.Format, data); err != nil {
-			return 0, err
-		}
+		records[a.Format], _ = json.Marshal(doc)
 	}
-	return done, nil
+	return records
 }
 
 // enqueuePublish enqueues the dataset's publish task (once: its id is
@@ -243,8 +240,15 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	done := int64(len(docs))
-	if _, ok := docs[format]; !ok {
-		if done, err = h.render(ctx, job, d, &p, docs); err != nil || done < 0 {
+	if done < int64(len(formats)+1) {
+		// Render this task's format and whatever else nobody holds; if
+		// this task's format is already recorded (a retry, a duplicate),
+		// still take up formats left unrendered.
+		own := format
+		if _, ok := docs[format]; ok {
+			own = ""
+		}
+		if done, err = h.render(ctx, job, d, &p, docs, own); err != nil || done < 0 {
 			return err
 		}
 	}
@@ -254,11 +258,11 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 	return h.enqueuePublish(ctx, job, d.Name, p.GetSnapshotKey())
 }
 
-// render claims the export task's format and the other unrendered ones,
-// renders them in one pass over the snapshot and records each artifact.
-// It returns the size of the dataset's fan-in set after the last record,
-// or -1 if another task holds the claim of the task's own format.
-func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Dataset, p *v1.ExportTask, docs map[string][]byte) (int64, error) {
+// render claims own (the export task's format, or "" for none) and the
+// other unrendered formats, renders them in one pass over the snapshot and
+// records the artifacts together. It returns the size of the dataset's
+// fan-in set afterwards, or -1 if another task holds the claim of own.
+func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Dataset, p *v1.ExportTask, docs map[string][]byte, own string) (int64, error) {
 	format, formats := p.GetFormat(), p.GetFormats()
 	var pending []string
 	for _, f := range formats {
@@ -267,12 +271,15 @@ func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Datas
 		}
 	}
 	owner := exportID(job.ID, d.Name, format)
-	c, err := h.claimFormats(ctx, job.ID, d.Name, owner, format, pending)
+	c, err := h.claimFormats(ctx, job.ID, d.Name, owner, own, pending)
 	if err != nil {
 		return 0, err
 	}
 	defer c.release()
 	if len(c.formats) == 0 {
+		if own == "" {
+			return int64(len(docs)), nil
+		}
 		return -1, nil
 	}
 	// Another task may have recorded a format and let its claim go
@@ -301,7 +308,7 @@ func (h *Handlers) render(ctx context.Context, job pipeline.Job, d *config.Datas
 	if err != nil {
 		return 0, classify(err)
 	}
-	if done, err = h.recordArtifacts(ctx, job, d.Name, formats, arts, w); err != nil {
+	if done, err = h.Records.Store.PutArtifacts(ctx, job.ID, d.Name, artifactRecords(formats, arts, w)); err != nil {
 		return 0, err
 	}
 	h.Env.Log.Info("rendered", "job_id", job.ID, "dataset", d.Name, "task", TypeExport, "formats", c.formats)
@@ -418,8 +425,9 @@ func (h *Handlers) finishJob(ctx context.Context, id string) error {
 }
 
 // Fail records a dataset's failure once its task will not be retried: the
-// job's report says why, the lock is released and the files the job wrote
-// for the dataset (never pointed at by a latest name) are removed.
+// job's report says why, the lock is released and, unless the failed task
+// was the publish (which may have pointed latest names at them), the files
+// the job wrote for the dataset are removed.
 func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 	p := payloadFor(t)
 	if p == nil || decode(t, p) != nil {
@@ -433,6 +441,9 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 		return
 	}
 	res := &pipeline.DatasetResult{Name: dataset, Mode: "failed", Error: cause.Error()}
+	// A failed publish may have pointed latest names at the files, or
+	// moved the watermark to the snapshot: then they stay.
+	cleanup := t.Type() != TypePublish
 	if ext, docs, err := h.Records.extraction(ctx, jobID, dataset); err == nil {
 		if ext != nil {
 			res = pipeline.ResultOf(ext)
@@ -440,12 +451,14 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 		}
 		for f, data := range docs {
 			var a artifactDoc
-			if f != extractionMember && json.Unmarshal(data, &a) == nil && a.Artifact != nil {
+			if cleanup && f != extractionMember && json.Unmarshal(data, &a) == nil && a.Artifact != nil {
 				_ = h.Env.Store.Delete(ctx, a.Artifact.Key)
 			}
 		}
 	}
-	_ = h.Env.Store.Delete(ctx, pipeline.SnapshotKey(dataset, jobID))
+	if cleanup {
+		_ = h.Env.Store.Delete(ctx, pipeline.SnapshotKey(dataset, jobID))
+	}
 	log.Error("dataset failed", "error", cause)
 	if err := h.Records.putResult(ctx, jobID, res); err != nil {
 		log.Error("record failure", "error", err)

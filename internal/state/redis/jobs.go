@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -247,21 +249,33 @@ func (j *Jobs) DatasetResults(ctx context.Context, jobID string) (map[string][]b
 // the full count again: whatever it triggers must be idempotent (a
 // deterministic task id).
 func (j *Jobs) PutArtifact(ctx context.Context, jobID, dataset, format string, doc []byte) (int64, error) {
+	return j.PutArtifacts(ctx, jobID, dataset, map[string][]byte{format: doc})
+}
+
+// PutArtifacts is PutArtifact for several formats at once, in one MULTI:
+// a task that rendered several formats records all of them or none, so a
+// crash between two records cannot leave a format that nobody will render.
+func (j *Jobs) PutArtifacts(ctx context.Context, jobID, dataset string, docs map[string][]byte) (int64, error) {
 	if err := checkID(jobID); err != nil {
 		return 0, err
+	}
+	if len(docs) == 0 {
+		return 0, fmt.Errorf("store artifacts of %s in job %s: none given", dataset, jobID)
 	}
 	art, done := j.artifactsKey(jobID, dataset), j.doneKey(jobID, dataset)
 	var card *goredis.IntCmd
 	_, err := j.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, art, format, doc)
+		for format, doc := range docs {
+			p.HSet(ctx, art, format, doc)
+			p.SAdd(ctx, done, format)
+		}
 		p.PExpire(ctx, art, j.ttl)
-		p.SAdd(ctx, done, format)
 		p.PExpire(ctx, done, j.ttl)
 		card = p.SCard(ctx, done)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store %s artifact of %s in job %s in redis: %w", format, dataset, jobID, err)
+		return 0, fmt.Errorf("store artifacts %v of %s in job %s in redis: %w", slices.Sorted(maps.Keys(docs)), dataset, jobID, err)
 	}
 	return card.Val(), nil
 }

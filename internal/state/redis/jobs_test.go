@@ -180,6 +180,19 @@ func TestArtifactFanIn(t *testing.T) {
 	if err != nil || !slices.Equal(done, []string{"csv", "geojson", "json", "sqlite"}) {
 		t.Fatalf("DoneFormats = %v, %v", done, err)
 	}
+	// Several formats recorded at once count once each, with the extraction.
+	if n, err := j.PutArtifacts(ctx, "etl_y", "lakes", map[string][]byte{"_extraction": []byte(`{}`), "csv": []byte(`{"c":1}`), "json": []byte(`{"j":1}`)}); err != nil || n != 3 {
+		t.Fatalf("PutArtifacts = %d, %v; want 3", n, err)
+	}
+	if n, _ := j.PutArtifacts(ctx, "etl_y", "lakes", map[string][]byte{"csv": []byte(`{"c":2}`), "sqlite": nil}); n != 4 {
+		t.Fatalf("PutArtifacts again = %d, want 4 (csv replaced, sqlite added)", n)
+	}
+	if arts, _ := j.Artifacts(ctx, "etl_y", "lakes"); len(arts) != 4 || string(arts["csv"]) != `{"c":2}` {
+		t.Fatalf("Artifacts after PutArtifacts = %q", arts)
+	}
+	if _, err := j.PutArtifacts(ctx, "etl_y", "lakes", nil); err == nil {
+		t.Fatal("PutArtifacts with nothing succeeded")
+	}
 	// Datasets of one job are independent.
 	if arts, _ := j.Artifacts(ctx, "etl_0", "roads"); len(arts) != 0 {
 		t.Fatalf("roads artifacts = %q", arts)

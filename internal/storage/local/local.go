@@ -168,6 +168,10 @@ func (s *Store) Link(ctx context.Context, latest, target string) error {
 	if err != nil {
 		return err
 	}
+	// A latest name never points at nothing.
+	if _, err := os.Stat(tgt); err != nil {
+		return fmt.Errorf("link %s -> %s: %w", latest, target, err)
+	}
 	rel, err := filepath.Rel(filepath.Dir(dst), tgt)
 	if err != nil {
 		return fmt.Errorf("link %s: %w", latest, err)

@@ -121,6 +121,14 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		if got := read(t, s, "d_old.csv"); got != "old" {
 			t.Errorf("old file changed: %q", got)
 		}
+		// A latest name never points at nothing: linking a missing file
+		// fails and leaves the latest name as it was.
+		if err := s.Link(ctx, "d.csv", "d_missing.csv"); err == nil {
+			t.Error("Link to a missing file succeeded")
+		}
+		if got := read(t, s, "d.csv"); got != "new" {
+			t.Errorf("latest after a failed link = %q, want %q", got, "new")
+		}
 	})
 	t.Run("MissingAndDelete", func(t *testing.T) {
 		s := open(t)
