@@ -16,15 +16,17 @@ type Writer interface {
 // Options describe the dataset a writer renders.
 type Options struct {
 	// Dataset is the dataset name, used in error messages and to name the
-	// SQLite table "<dataset>_data".
+	// SQLite table "<dataset>_data" and the GeoPackage feature table.
 	Dataset string
 	// Schema is the column list, after transformations.
 	Schema *record.Schema
-	// KeyColumns are the merge key columns: the SQLite primary key, and
-	// the first one is the GeoJSON feature id. May be empty.
+	// KeyColumns are the merge key columns: the SQLite primary key, the
+	// GeoPackage unique index, and the first one is the GeoJSON feature
+	// id. May be empty.
 	KeyColumns []string
 	// GeometryColumn names the geometry column, or "" if none. In GeoJSON
-	// it becomes the feature geometry and is left out of the properties.
+	// it becomes the feature geometry and is left out of the properties;
+	// in GeoPackage it is the feature table's geometry column (required).
 	GeometryColumn string
 	// Precision is the number of decimals of GeoJSON coordinates.
 	// Defaults to 7.
@@ -37,7 +39,15 @@ var Extensions = map[string]string{
 	"csv":     "csv",
 	"json":    "json",
 	"geojson": "geojson",
+	"gpkg":    "gpkg",
 }
 
 // Names lists the supported formats in the order they are rendered.
-var Names = []string{"sqlite", "csv", "json", "geojson"}
+var Names = []string{"sqlite", "csv", "json", "geojson", "gpkg"}
+
+// WritesWKT reports whether the named format writes geometry values as WKT
+// text (csv, json, sqlite), so that rendering the WKT once per row can be
+// shared between them; geojson and gpkg write their own encodings.
+func WritesWKT(format string) bool {
+	return format != "geojson" && format != "gpkg"
+}

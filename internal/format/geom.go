@@ -18,3 +18,10 @@ func appendWKT(dst []byte, v *record.Value) []byte {
 func appendGeoJSONGeometry(dst []byte, v *record.Value, decimals int) ([]byte, error) {
 	return geometry.AppendGeoJSON(dst, v.G, decimals)
 }
+
+// appendGeoPackageGeometry appends the GeoPackage geometry blob of a
+// decoded geometry value (v.G != nil), in the lon/lat the GeoJSON writer
+// writes, and returns the geometry's envelope.
+func appendGeoPackageGeometry(dst []byte, v *record.Value) ([]byte, geometry.Envelope, error) {
+	return geometry.AppendGeoPackage(dst, v.G)
+}

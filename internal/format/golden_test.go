@@ -3,6 +3,7 @@ package format
 import (
 	"database/sql"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,85 @@ func sqliteDump(t *testing.T, path string) []byte {
 	return []byte(b.String())
 }
 
+// gpkgDump renders a GeoPackage file as text for its golden file: the
+// PRAGMAs that identify it, every schema object, every row of every table
+// (quote() of each value, blobs in hex) except the time of last_change.
+func gpkgDump(t *testing.T, path string) []byte {
+	db := openDB(t, path)
+	var b strings.Builder
+	for _, p := range []string{"application_id", "user_version"} {
+		var v int64
+		if err := db.QueryRow("PRAGMA " + p).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "PRAGMA %s = %d;\n", p, v)
+	}
+	var tables []string
+	rows, err := db.Query(`SELECT type, name, sql FROM sqlite_master ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var typ, name string
+		var ddl sql.NullString
+		if err := rows.Scan(&typ, &name, &ddl); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s: %s;\n", typ, name, ddl.String)
+		if typ == "table" {
+			tables = append(tables, name)
+		}
+	}
+	rows.Close()
+	for _, table := range tables {
+		cols := tableColumns(t, db, table)
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = "quote(" + quoteIdent(c) + ")"
+			if table == "gpkg_contents" && c == "last_change" {
+				sel[i] = "'<time>'"
+			}
+		}
+		res, err := db.Query("SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(table) + " ORDER BY rowid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "-- %s (%s)\n", table, strings.Join(cols, ", "))
+		for res.Next() {
+			vals := make([]string, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := res.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(strings.Join(vals, "|") + "\n")
+		}
+		res.Close()
+	}
+	return []byte(b.String())
+}
+
+// tableColumns lists the columns of a table in order.
+func tableColumns(t *testing.T, db *sql.DB, table string) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	return cols
+}
+
 func TestGolden(t *testing.T) {
 	opts, rows := goldenInput()
 	for _, format := range Names {
@@ -76,8 +156,12 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := filepath.Join("testdata", "golden."+format)
-			if format == "sqlite" {
+			switch format {
+			case "sqlite":
 				got = sqliteDump(t, path)
+				name += ".txt"
+			case "gpkg":
+				got = gpkgDump(t, path)
 				name += ".txt"
 			}
 			if *update {
@@ -96,15 +180,10 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestOGRInfo checks that GDAL reads the GeoJSON and SQLite outputs.
+// TestOGRInfo checks that GDAL reads the GeoJSON and SQLite outputs
+// (TestGPKGWithGDAL checks the GeoPackage).
 func TestOGRInfo(t *testing.T) {
-	ogrinfo, err := exec.LookPath("ogrinfo")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ogrinfo not found (install gdal-bin)")
-		}
-		t.Skip("ogrinfo not found")
-	}
+	ogrinfo := needTool(t, "ogrinfo", "Debian package gdal-bin")
 	rows := fixtureRows()
 	for _, format := range []string{"geojson", "sqlite"} {
 		path := writeAll(t, format, fixtureOptions(), rows)

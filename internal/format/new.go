@@ -7,7 +7,8 @@ import (
 )
 
 // New creates the file at path and returns a Writer rendering opts.Dataset
-// in the named format ("csv", "json", "geojson" or "sqlite"; see Names).
+// in the named format ("csv", "json", "geojson", "sqlite" or "gpkg"; see
+// Names).
 // The key columns and the geometry column must be in opts.Schema. The
 // caller writes every row, then calls Close exactly once, also after an
 // error (and removes the file after an error).
@@ -40,6 +41,8 @@ func New(format, path string, opts Options) (Writer, error) {
 		return newGeoJSON(path, opts, keyIdx, geomIdx)
 	case "sqlite":
 		return newSQLite(path, opts, keyIdx)
+	case "gpkg":
+		return newGPKG(path, opts, keyIdx, geomIdx)
 	}
 	return nil, fmt.Errorf("dataset %s: %w %q (supported: %s)", opts.Dataset, ErrUnknownFormat, format, strings.Join(Names, ", "))
 }

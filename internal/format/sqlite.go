@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -25,8 +26,10 @@ var sqliteBatchRows = 64
 // sqliteMaxParams stays below SQLITE_MAX_VARIABLE_NUMBER (32766).
 const sqliteMaxParams = 32000
 
-// sqliteWriter loads the rows into table "<dataset>_data" of a new SQLite
-// file. Declared types (DESIGN.md §7):
+// sqliteWriter loads the rows into one table of a new SQLite file: the
+// sqlite format's "<dataset>_data" table (newSQLite) or a GeoPackage
+// feature table (newGPKG); a sqliteTable says which. Declared types of the
+// sqlite format (DESIGN.md §7):
 //
 //	Int INTEGER, Float REAL, Numeric NUMERIC (TEXT when its declared
 //	precision exceeds 15 digits), Bool BOOLEAN (0/1), Date DATE,
@@ -40,11 +43,13 @@ const sqliteMaxParams = 32000
 // happens per value.
 type sqliteWriter struct {
 	dataset string
+	format  string // "sqlite" or "gpkg", in error messages
 	path    string
 	table   string // quoted
 	cols    []record.Column
-	numText []bool // Numeric column declared TEXT: bind the digits as is
+	bind    []sqliteBind // per column
 	keyIdx  []int
+	spec    sqliteTable
 
 	conn   *sqlite3.SQLiteConn
 	multi  driver.StmtExecContext // batch rows per execution
@@ -59,40 +64,128 @@ type sqliteWriter struct {
 	err   error               // sticky
 }
 
+// sqliteTable is the table a sqliteWriter loads: the parts in which the
+// files of the sqlite and gpkg formats differ.
+type sqliteTable struct {
+	format string   // format name, in error messages
+	name   string   // table name, unquoted
+	decls  []string // declared type of each column of the schema
+	// setup runs after the connection PRAGMAs, before the load: it creates
+	// the table (with columnDefs) and whatever else the file holds.
+	setup []sqlStmt
+	// geom appends the bytes a decoded geometry (v.G != nil) of the
+	// geometry column is bound as, a BLOB; nil binds the column's
+	// geometries as WKT text, like every other geometry value.
+	geom func(dst []byte, v *record.Value) ([]byte, error)
+	// appendTime appends the text a date, timestamp or timestamptz value
+	// is bound as, or reports false to bind NULL; nil is
+	// record.AppendText.
+	appendTime func(dst []byte, v *record.Value) ([]byte, bool)
+	// finish returns the statements run after the last row, before the
+	// commit; nil runs none.
+	finish func() []sqlStmt
+}
+
+// sqlStmt is one statement with its arguments.
+type sqlStmt struct {
+	query string
+	args  []driver.Value
+}
+
+// sqliteBind says how a column's values are bound when it is not by their
+// kind alone.
+type sqliteBind uint8
+
+const (
+	bindByKind sqliteBind = iota // as DESIGN.md §7 says for the value's kind
+	bindDigits                   // numeric declared TEXT: the exact digits
+	bindReal                     // numeric declared REAL: realBind
+	bindGeom                     // the geometry column: sqliteTable.geom
+)
+
 var emptyBlob = []byte{}
 
-func newSQLite(path string, opts Options, keyIdx []int) (w *sqliteWriter, err error) {
+// newSQLite creates the sqlite format's file: table "<dataset>_data".
+func newSQLite(path string, opts Options, keyIdx []int) (*sqliteWriter, error) {
+	cols := opts.Schema.Columns
+	t := sqliteTable{format: "sqlite", name: opts.Dataset + "_data", decls: make([]string, len(cols))}
+	for i, c := range cols {
+		t.decls[i] = sqliteType(c)
+	}
+	var create strings.Builder
+	create.WriteString("CREATE TABLE ")
+	create.WriteString(quoteIdent(t.name))
+	create.WriteString(" (")
+	columnDefs(&create, cols, t.decls, keyIdx)
+	if len(keyIdx) > 0 {
+		create.WriteString(", PRIMARY KEY (" + keyList(cols, keyIdx) + ")")
+	}
+	create.WriteString(")")
+	t.setup = []sqlStmt{{query: create.String()}}
+	return openSQLite(path, opts, keyIdx, -1, t)
+}
+
+// columnDefs writes the column definitions of a CREATE TABLE, separated
+// by ", ": quoted name, declared type, NOT NULL for the key columns.
+func columnDefs(b *strings.Builder, cols []record.Column, decls []string, keyIdx []int) {
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c.Name))
+		b.WriteByte(' ')
+		b.WriteString(decls[i])
+		if slices.Contains(keyIdx, i) {
+			b.WriteString(" NOT NULL")
+		}
+	}
+}
+
+// keyList is the quoted key column names, separated by ", ".
+func keyList(cols []record.Column, keyIdx []int) string {
+	names := make([]string, len(keyIdx))
+	for n, i := range keyIdx {
+		names[n] = quoteIdent(cols[i].Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// openSQLite creates the file at path and prepares the load of table t:
+// the rows of opts.Schema, the column geomIdx (-1 for none) bound by t.geom.
+func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTable) (w *sqliteWriter, err error) {
 	cols := opts.Schema.Columns
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("dataset %s: sqlite: no columns", opts.Dataset)
+		return nil, fmt.Errorf("dataset %s: %s: no columns", opts.Dataset, t.format)
 	}
 	for _, c := range cols {
 		if strings.IndexByte(c.Name, 0) >= 0 {
-			return nil, fmt.Errorf("dataset %s: sqlite: column name %q contains a NUL byte", opts.Dataset, c.Name)
+			return nil, fmt.Errorf("dataset %s: %s: column name %q contains a NUL byte", opts.Dataset, t.format, c.Name)
 		}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: sqlite: %w", opts.Dataset, err)
+		return nil, fmt.Errorf("dataset %s: %s: %w", opts.Dataset, t.format, err)
 	}
 	// The caller hands us a fresh temporary name; a leftover file from an
 	// earlier attempt would already hold the table.
 	if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("dataset %s: sqlite: %w", opts.Dataset, err)
+		return nil, fmt.Errorf("dataset %s: %s: %w", opts.Dataset, t.format, err)
 	}
 	// A file: URI so that '?' or '#' in the path are not taken as options.
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath()
 	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: sqlite: open %s: %w", opts.Dataset, path, err)
+		return nil, fmt.Errorf("dataset %s: %s: open %s: %w", opts.Dataset, t.format, path, err)
 	}
 	w = &sqliteWriter{
 		dataset: opts.Dataset,
+		format:  t.format,
 		path:    path,
-		table:   quoteIdent(opts.Dataset + "_data"),
+		table:   quoteIdent(t.name),
 		cols:    cols,
-		numText: make([]bool, len(cols)),
+		bind:    make([]sqliteBind, len(cols)),
 		keyIdx:  keyIdx,
+		spec:    t,
 		conn:    dc.(*sqlite3.SQLiteConn),
 	}
 	defer func() {
@@ -100,52 +193,34 @@ func newSQLite(path string, opts Options, keyIdx []int) (w *sqliteWriter, err er
 			w.conn.Close()
 		}
 	}()
-	w.batch = min(sqliteBatchRows, max(1, sqliteMaxParams/len(cols)))
-
-	var create strings.Builder
-	create.WriteString("CREATE TABLE ")
-	create.WriteString(w.table)
-	create.WriteString(" (")
-	isKey := make([]bool, len(cols))
-	for _, i := range keyIdx {
-		isKey[i] = true
+	if w.spec.appendTime == nil {
+		w.spec.appendTime = appendTimeText
 	}
 	for i, c := range cols {
-		if i > 0 {
-			create.WriteString(", ")
-		}
-		create.WriteString(quoteIdent(c.Name))
-		create.WriteByte(' ')
-		decl := sqliteType(c)
-		w.numText[i] = c.Kind == record.Numeric && decl == "TEXT"
-		create.WriteString(decl)
-		if isKey[i] {
-			create.WriteString(" NOT NULL")
+		switch {
+		case i == geomIdx && t.geom != nil:
+			w.bind[i] = bindGeom
+		case c.Kind == record.Numeric && t.decls[i] == "TEXT":
+			w.bind[i] = bindDigits
+		case c.Kind == record.Numeric && t.decls[i] == "REAL":
+			w.bind[i] = bindReal
 		}
 	}
-	if len(keyIdx) > 0 {
-		create.WriteString(", PRIMARY KEY (")
-		for n, i := range keyIdx {
-			if n > 0 {
-				create.WriteString(", ")
-			}
-			create.WriteString(quoteIdent(cols[i].Name))
-		}
-		create.WriteString(")")
-	}
-	create.WriteString(")")
+	w.batch = min(sqliteBatchRows, max(1, sqliteMaxParams/len(cols)))
 
-	for _, q := range []string{
-		"PRAGMA journal_mode=MEMORY",
-		"PRAGMA synchronous=OFF",
-		"PRAGMA temp_store=MEMORY",
-		"PRAGMA cache_size=-8192", // 8 MiB: more only raised RSS, not speed
-		create.String(),
-		"BEGIN",
-	} {
-		if _, err := w.conn.Exec(q, nil); err != nil {
-			return nil, fmt.Errorf("dataset %s: sqlite: %s: %w", opts.Dataset, firstWord(q), err)
-		}
+	if err := w.exec([]sqlStmt{
+		{query: "PRAGMA journal_mode=MEMORY"},
+		{query: "PRAGMA synchronous=OFF"},
+		{query: "PRAGMA temp_store=MEMORY"},
+		{query: "PRAGMA cache_size=-8192"}, // 8 MiB: more only raised RSS, not speed
+	}); err != nil {
+		return nil, err
+	}
+	if err := w.exec(t.setup); err != nil {
+		return nil, err
+	}
+	if err := w.exec([]sqlStmt{{query: "BEGIN"}}); err != nil {
+		return nil, err
 	}
 	if w.multi, err = w.prepare(w.batch); err != nil {
 		return nil, err
@@ -160,11 +235,27 @@ func newSQLite(path string, opts Options, keyIdx []int) (w *sqliteWriter, err er
 	return w, nil
 }
 
-func firstWord(q string) string {
-	if i := strings.IndexByte(q, '('); i > 0 && strings.HasPrefix(q, "CREATE") {
-		return "create table"
+// exec runs statements in order, stopping at the first error.
+func (w *sqliteWriter) exec(stmts []sqlStmt) error {
+	for _, st := range stmts {
+		if _, err := w.conn.Exec(st.query, st.args); err != nil {
+			return fmt.Errorf("dataset %s: %s: %s: %w", w.dataset, w.format, stmtName(st.query), err)
+		}
 	}
-	return q
+	return nil
+}
+
+// stmtName names a statement in error messages: its text up to the first
+// parenthesis or SET ("CREATE TABLE gpkg_contents", "UPDATE gpkg_contents"),
+// or all of it ("PRAGMA synchronous=OFF").
+func stmtName(q string) string {
+	if i := strings.IndexByte(q, '('); i > 0 {
+		q = q[:i]
+	}
+	if i := strings.Index(q, " SET "); i > 0 {
+		q = q[:i]
+	}
+	return strings.TrimSpace(q)
 }
 
 // prepare prepares an INSERT of n rows.
@@ -172,7 +263,14 @@ func (w *sqliteWriter) prepare(n int) (driver.StmtExecContext, error) {
 	var q strings.Builder
 	q.WriteString("INSERT INTO ")
 	q.WriteString(w.table)
-	q.WriteString(" VALUES ")
+	q.WriteString(" (")
+	for c, col := range w.cols {
+		if c > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(quoteIdent(col.Name))
+	}
+	q.WriteString(") VALUES ")
 	for r := 0; r < n; r++ {
 		if r > 0 {
 			q.WriteByte(',')
@@ -188,7 +286,7 @@ func (w *sqliteWriter) prepare(n int) (driver.StmtExecContext, error) {
 	}
 	st, err := w.conn.Prepare(q.String())
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: sqlite: prepare insert: %w", w.dataset, err)
+		return nil, fmt.Errorf("dataset %s: %s: prepare insert: %w", w.dataset, w.format, err)
 	}
 	return st.(driver.StmtExecContext), nil
 }
@@ -253,7 +351,7 @@ func (w *sqliteWriter) WriteRow(r record.Row) error {
 		return w.err
 	}
 	if w.conn == nil {
-		return fmt.Errorf("dataset %s: sqlite: %w", w.dataset, errClosed)
+		return fmt.Errorf("dataset %s: %s: %w", w.dataset, w.format, errClosed)
 	}
 	if err := checkRow(w.dataset, r, len(w.cols)); err != nil {
 		return err
@@ -268,7 +366,13 @@ func (w *sqliteWriter) WriteRow(r record.Row) error {
 	}
 	args := w.args[w.n*len(w.cols) : (w.n+1)*len(w.cols)]
 	for i := range r {
-		args[i].Value = w.bindValue(i, &r[i])
+		v, err := w.bindValue(i, &r[i])
+		if err != nil {
+			w.err = fmt.Errorf("dataset %s, column %s, %s: %w", w.dataset, w.cols[i].Name,
+				keyString(w.cols, w.keyIdx, r, w.rows+int64(w.n)+1), err)
+			return w.err
+		}
+		args[i].Value = v
 	}
 	w.n++
 	if w.n == w.batch {
@@ -278,50 +382,80 @@ func (w *sqliteWriter) WriteRow(r record.Row) error {
 }
 
 // bindValue converts one value to what go-sqlite3 binds. Text produced
-// here lives in the arena until the pending rows are flushed.
-func (w *sqliteWriter) bindValue(col int, v *record.Value) driver.Value {
+// here lives in the arena until the pending rows are flushed. Only the
+// geometry column's encoder can fail.
+func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error) {
+	switch w.bind[col] {
+	case bindDigits:
+		if v.Kind == record.Numeric {
+			return v.S, nil
+		}
+	case bindReal:
+		if v.Kind == record.Numeric {
+			return realBind(v.S), nil
+		}
+	case bindGeom:
+		if v.Kind != record.Geometry || v.G == nil { // NULL, or did not parse
+			return nil, nil
+		}
+		start := len(w.arena)
+		b, err := w.spec.geom(w.arena, v)
+		if err != nil {
+			w.arena = w.arena[:start]
+			return nil, err
+		}
+		w.arena = b
+		return w.arena[start:len(w.arena):len(w.arena)], nil
+	}
 	switch v.Kind {
 	case record.Null:
-		return nil
+		return nil, nil
 	case record.Text, record.UUID, record.JSON, record.Array:
-		return v.S
+		return v.S, nil
 	case record.Int:
-		return v.I
+		return v.I, nil
 	case record.Float:
 		if math.IsNaN(v.F) {
-			return nil // SQLite stores NaN as NULL anyway
+			return nil, nil // SQLite stores NaN as NULL anyway
 		}
-		return v.F
+		return v.F, nil
 	case record.Numeric:
-		if w.numText[col] {
-			return v.S
-		}
-		return numericBind(v.S)
+		return numericBind(v.S), nil
 	case record.Bool:
 		if v.I != 0 {
-			return int64(1)
+			return int64(1), nil
 		}
-		return int64(0)
+		return int64(0), nil
 	case record.Date, record.Timestamp, record.TimestampTZ:
 		start := len(w.arena)
-		w.arena = record.AppendText(w.arena, v)
-		return w.arenaString(start)
+		b, ok := w.spec.appendTime(w.arena, v)
+		if !ok {
+			return nil, nil
+		}
+		w.arena = b
+		return w.arenaString(start), nil
 	case record.Bytes:
 		if len(v.B) == 0 {
-			return emptyBlob
+			return emptyBlob, nil
 		}
 		start := len(w.arena)
 		w.arena = append(w.arena, v.B...)
-		return w.arena[start:len(w.arena):len(w.arena)]
+		return w.arena[start:len(w.arena):len(w.arena)], nil
 	case record.Geometry:
 		if v.G == nil { // did not parse: NULL
-			return nil
+			return nil, nil
 		}
 		start := len(w.arena)
 		w.arena = appendWKT(w.arena, v)
-		return w.arenaString(start)
+		return w.arenaString(start), nil
 	}
-	return nil
+	return nil, nil
+}
+
+// appendTimeText is the sqlite format's text of a temporal value, the
+// canonical one (ISO 8601, µs kept; "infinity" as is).
+func appendTimeText(dst []byte, v *record.Value) ([]byte, bool) {
+	return record.AppendText(dst, v), true
 }
 
 // arenaString returns the arena bytes from start as a string without
@@ -357,6 +491,21 @@ func numericBind(s string) driver.Value {
 		}
 	}
 	return s
+}
+
+// realBind returns the value a numeric in a column declared REAL (at most
+// 15 digits, so its float round-trips) is stored as: the float (infinities
+// included), NULL for NaN, which SQLite cannot store as REAL, and text
+// that is no number (possible from SQLite sources) as it is.
+func realBind(s string) driver.Value {
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil:
+		return s
+	case f != f:
+		return nil
+	}
+	return f
 }
 
 // flush executes the pending rows.
@@ -433,7 +582,7 @@ func (w *sqliteWriter) insertError(err error) error {
 		}
 	}
 	if !errors.As(err, &re) {
-		return fmt.Errorf("dataset %s: sqlite: insert into %s: %w", w.dataset, w.table, err)
+		return fmt.Errorf("dataset %s: %s: insert into %s: %w", w.dataset, w.format, w.table, err)
 	}
 	ncols := len(w.cols)
 	args := w.args[re.row*ncols : (re.row+1)*ncols]
@@ -448,7 +597,7 @@ func (w *sqliteWriter) insertError(err error) error {
 				w.dataset, w.keyNames(), w.keyValues(args), err)
 		}
 	}
-	return fmt.Errorf("dataset %s: sqlite: insert row %d into %s: %w", w.dataset, w.rows+int64(re.row)+1, w.table, err)
+	return fmt.Errorf("dataset %s: %s: insert row %d into %s: %w", w.dataset, w.format, w.rows+int64(re.row)+1, w.table, err)
 }
 
 func isConstraint(err error) bool {
@@ -491,9 +640,12 @@ func (w *sqliteWriter) Close() error {
 	if err == nil {
 		err = w.flush()
 	}
+	if err == nil && w.spec.finish != nil {
+		err = w.exec(w.spec.finish())
+	}
 	if err == nil {
 		if _, e := w.conn.Exec("COMMIT", nil); e != nil {
-			err = fmt.Errorf("dataset %s: sqlite: commit: %w", w.dataset, e)
+			err = fmt.Errorf("dataset %s: %s: commit: %w", w.dataset, w.format, e)
 		}
 	}
 	for _, st := range []driver.StmtExecContext{w.multi, w.single} {
@@ -502,7 +654,7 @@ func (w *sqliteWriter) Close() error {
 		}
 	}
 	if e := w.conn.Close(); e != nil && err == nil {
-		err = fmt.Errorf("dataset %s: sqlite: close: %w", w.dataset, e)
+		err = fmt.Errorf("dataset %s: %s: close: %w", w.dataset, w.format, e)
 	}
 	w.conn = nil
 	if w.err == nil {

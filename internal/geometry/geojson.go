@@ -36,14 +36,11 @@ func AppendGeoJSON(dst []byte, g geom.T, decimals int) ([]byte, error) {
 	if g == nil || g.Empty() {
 		return append(dst, "null"...), nil
 	}
-	w := geoJSONWriter{dst: dst, decimals: decimals}
-	switch srid := g.SRID(); srid {
-	case sridNone, sridWGS84:
-	case sridWebMercator:
-		w.mercator = true
-	default:
-		return dst, fmt.Errorf("geometry has SRID %d; GeoJSON needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query", srid)
+	mercator, err := lonLatInput(g.SRID(), "GeoJSON")
+	if err != nil {
+		return dst, err
 	}
+	w := geoJSONWriter{dst: dst, decimals: decimals, mercator: mercator}
 	if err := w.geometry(g); err != nil {
 		return dst, err
 	}

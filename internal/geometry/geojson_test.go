@@ -125,17 +125,21 @@ func TestAppendGeoJSONNonFinite(t *testing.T) {
 	}
 }
 
+// webMercatorPostGIS are EPSG:3857 points and their lon/lat from PostGIS
+// 3.3.2 / PROJ 9.1.1 (ST_Transform(…, 4326)), recorded once.
+var webMercatorPostGIS = []struct{ x, y, lon, lat float64 }{
+	{-8238310.235647004, 4970071.579142425, -74.006, 40.712799999999994},
+	{20037508.342789244, 0, 180, 0},
+	{0, -20037508.342789244, 0, -85.0511287798066},
+	{-13627665.271218, 4547675.354340, -122.41939999999933, 37.77489999999604},
+}
+
 // TestAppendGeoJSONWebMercator compares with PostGIS 3.3.2 / PROJ 9.1.1:
 // ST_AsText(ST_Transform('SRID=3857;MULTIPOINT(...)'::geometry, 4326)) and
 // ST_AsGeoJSON(ST_Transform('SRID=3857;POINT(-8576213.33 4706548.12)', 4326), 7),
 // recorded once.
 func TestAppendGeoJSONWebMercator(t *testing.T) {
-	for _, tc := range []struct{ x, y, lon, lat float64 }{
-		{-8238310.235647004, 4970071.579142425, -74.006, 40.712799999999994},
-		{20037508.342789244, 0, 180, 0},
-		{0, -20037508.342789244, 0, -85.0511287798066},
-		{-13627665.271218, 4547675.354340, -122.41939999999933, 37.77489999999604},
-	} {
+	for _, tc := range webMercatorPostGIS {
 		g := geom.NewPointFlat(geom.XY, []float64{tc.x, tc.y}).SetSRID(3857)
 		out, err := geometry.AppendGeoJSON(nil, g, 12)
 		if err != nil {
