@@ -187,20 +187,23 @@ CONFIG_S3=$WORK/countysync.bench-s3.yaml
 "$BIN" validate --config "$CONFIG" >/dev/null 2>"$WORK/validate.err" || { cat "$WORK/validate.err" >&2; die "config does not validate"; }
 
 # Work ids, in the order of the table. Each has a label, a reference, a target
-# ratio (or "-") and a command (below, in run_work).
-WORKS=(psql_csv ogr_geojson ogr_sqlite cs_csv cs_geojson cs_sqlite cs_all)
+# ratio (none for the GeoPackage rows, which only compare) and a command
+# (below, in work_cmd).
+WORKS=(psql_csv ogr_geojson ogr_sqlite ogr_gpkg cs_csv cs_geojson cs_sqlite cs_gpkg cs_all)
 declare -A LABEL=(
   [psql_csv]='`psql \copy` CSV (geometry as WKT)'
   [ogr_geojson]='`ogr2ogr -f GeoJSON`'
   [ogr_sqlite]='`ogr2ogr -f SQLite`'
+  [ogr_gpkg]='`ogr2ogr -f GPKG` (no spatial index)'
   [cs_csv]='`countysync run --formats csv`'
   [cs_geojson]='`countysync run --formats geojson`'
   [cs_sqlite]='`countysync run --formats sqlite`'
+  [cs_gpkg]='`countysync run --formats gpkg`'
   [cs_all]='`countysync run` all four formats'
   [emb_s3]='`countysync run` all four formats, MinIO storage'
   [dist_all]='distributed: `worker` + `enqueue --wait`, MinIO, four formats'
 )
-declare -A REF=([cs_csv]=psql_csv [cs_geojson]=ogr_geojson [cs_sqlite]=ogr_sqlite [cs_all]=psql_csv [emb_s3]=cs_all [dist_all]=emb_s3)
+declare -A REF=([cs_csv]=psql_csv [cs_geojson]=ogr_geojson [cs_sqlite]=ogr_sqlite [cs_gpkg]=ogr_gpkg [cs_all]=psql_csv [emb_s3]=cs_all [dist_all]=emb_s3)
 declare -A TARGET=([cs_csv]=1.3 [cs_geojson]=0.3 [cs_sqlite]=0.8 [cs_all]=3 [dist_all]=1.5)
 RSS_TARGET_MB=150
 
@@ -218,9 +221,11 @@ work_cmd() {
     psql_csv)    CMD=(psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URL" -c "\\copy ($COPY_QUERY) TO '$dir/parcels.csv' CSV HEADER") ;;
     ogr_geojson) CMD=(ogr2ogr -f GeoJSON "$dir/parcels.geojson" "$OGR_PG" -sql "$QUERY" -nln parcels) ;;
     ogr_sqlite)  CMD=(ogr2ogr -f SQLite "$dir/parcels.sqlite" "$OGR_PG" -sql "$QUERY" -nln parcels) ;;
+    ogr_gpkg)    CMD=(ogr2ogr -f GPKG "$dir/parcels.gpkg" "$OGR_PG" -sql "$QUERY" -nln parcels -lco SPATIAL_INDEX=NO) ;;
     cs_csv)      cs_cmd "$dir" csv ;;
     cs_geojson)  cs_cmd "$dir" geojson ;;
     cs_sqlite)   cs_cmd "$dir" sqlite ;;
+    cs_gpkg)     cs_cmd "$dir" gpkg ;;
     cs_all)      cs_cmd "$dir" sqlite,csv,json,geojson ;;
     emb_s3)      s3_storage
                  CMD=(env COUNTYSYNC_STORAGE_URL="$S3_STORAGE" "$BIN" run --config "$CONFIG_S3" --log-level warn) ;;

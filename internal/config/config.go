@@ -22,8 +22,10 @@ type Config struct {
 	// Dashboard configures `countysync dashboard`.
 	Dashboard Dashboard `yaml:"dashboard"`
 	// Formats is the default list of formats for datasets that do not
-	// name their own. Defaults to all formats: sqlite, csv, json, geojson
-	// (geojson only for datasets with a geometry column).
+	// name their own, from sqlite, csv, json, geojson and gpkg (see
+	// AllFormats); geojson and gpkg are left out for datasets without a
+	// geometry column. Defaults to DefaultFormats: sqlite, csv, json,
+	// geojson (gpkg is opt-in).
 	Formats []string `yaml:"formats"`
 	// Datasets are the queries to publish, in order.
 	Datasets []*Dataset `yaml:"datasets"`
@@ -85,7 +87,8 @@ type Dataset struct {
 	Transformations map[string]string `yaml:"transformations"`
 	// Geometry names the geometry column, if any.
 	Geometry *Geometry `yaml:"geometry"`
-	// Formats overrides Config.Formats for this dataset.
+	// Formats overrides Config.Formats for this dataset; geojson and gpkg
+	// need Geometry.
 	Formats []string `yaml:"formats"`
 	// Schedule is a cron expression ("0 2 * * *", or "@daily") on which
 	// `countysync scheduler` enqueues the dataset. Optional.

@@ -13,7 +13,19 @@ import (
 
 // AllFormats lists the formats a dataset can be published in, in the order
 // they are written.
-var AllFormats = []string{"sqlite", "csv", "json", "geojson"}
+var AllFormats = []string{"sqlite", "csv", "json", "geojson", "gpkg"}
+
+// DefaultFormats are the formats of a dataset when neither it nor the
+// config names any: gpkg is opt-in. Geometry formats are left out of
+// datasets without geometry.
+var DefaultFormats = []string{"sqlite", "csv", "json", "geojson"}
+
+// NeedsGeometry reports whether a format needs the dataset's geometry
+// column (geojson, gpkg): a dataset without one cannot list it, and the
+// config's formats: list and --formats skip it for such a dataset.
+func NeedsGeometry(format string) bool {
+	return format == "geojson" || format == "gpkg"
+}
 
 // DefaultStorageURL is used when the config names no storage.
 const DefaultStorageURL = "file://./exports"
@@ -188,16 +200,13 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 		}
 	}
 	if len(d.Formats) == 0 {
-		for _, f := range c.Formats {
-			if f != "geojson" || d.Geometry != nil {
-				d.Formats = append(d.Formats, f)
-			}
+		defaults := c.Formats
+		if len(defaults) == 0 {
+			defaults = DefaultFormats
 		}
-		if len(c.Formats) == 0 {
-			for _, f := range AllFormats {
-				if f != "geojson" || d.Geometry != nil {
-					d.Formats = append(d.Formats, f)
-				}
+		for _, f := range defaults {
+			if !NeedsGeometry(f) || d.Geometry != nil {
+				d.Formats = append(d.Formats, f)
 			}
 		}
 	} else {
@@ -206,13 +215,16 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 			switch {
 			case !slices.Contains(AllFormats, f):
 				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(AllFormats, ", "))
-			case f == "geojson" && d.Geometry == nil:
-				v.errorf(fp, "%s: geojson needs a geometry column: add geometry: {column: …}", label)
+			case NeedsGeometry(f) && d.Geometry == nil:
+				v.errorf(fp, "%s: %s needs a geometry column: add geometry: {column: …}", label, f)
 			}
 		}
 		if dup := firstDuplicate(d.Formats); dup != "" {
 			v.errorf(path+".formats", "%s: format %q is listed twice", label, dup)
 		}
+	}
+	if slices.Contains(d.Formats, "gpkg") && (strings.HasPrefix(d.Name, "gpkg_") || strings.HasPrefix(d.Name, "sqlite_")) {
+		v.errorf(path+".name", "%s: names starting with gpkg_ or sqlite_ are reserved for GeoPackage's and SQLite's own tables; rename the dataset to publish it as gpkg", label)
 	}
 	if d.Schedule != "" {
 		if err := checkCron(d.Schedule); err != nil {

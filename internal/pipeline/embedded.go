@@ -10,14 +10,16 @@ import (
 	"github.com/countydatasync/countysync/internal/config"
 )
 
-// FormatsFor returns the formats a dataset is rendered in for opts.
+// FormatsFor returns the formats a dataset is rendered in for opts: its
+// own, or opts.Formats without the formats that need a geometry column
+// (geojson, gpkg) when it has none.
 func FormatsFor(d *config.Dataset, opts Options) []string {
 	if len(opts.Formats) == 0 {
 		return d.Formats
 	}
 	var out []string
 	for _, f := range opts.Formats {
-		if f == "geojson" && d.Geometry == nil {
+		if config.NeedsGeometry(f) && d.Geometry == nil {
 			continue
 		}
 		out = append(out, f)

@@ -39,7 +39,8 @@ type Options struct {
 	// Datasets to run, by name; all when empty.
 	Datasets []string
 	// Formats overrides the datasets' formats when non-empty (formats a
-	// dataset cannot have, such as geojson without geometry, are skipped).
+	// dataset cannot have, geojson and gpkg without geometry, are
+	// skipped).
 	Formats []string
 	// Full rebuilds every dataset from scratch and resets its watermark.
 	Full bool

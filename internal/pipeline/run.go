@@ -115,7 +115,7 @@ func CheckOptions(datasets []*config.Dataset, opts Options) error {
 			return fmt.Errorf("--incremental: dataset %s has no incremental: section (run it without --incremental, or leave it out with --dataset)", d.Name)
 		}
 		if len(FormatsFor(d, opts)) == 0 {
-			return fmt.Errorf("--formats %s: nothing to write for dataset %s (geojson needs a geometry: column)", strings.Join(opts.Formats, ","), d.Name)
+			return fmt.Errorf("--formats %s: nothing to write for dataset %s (geojson and gpkg need a geometry: column)", strings.Join(opts.Formats, ","), d.Name)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format"
 	"github.com/countydatasync/countysync/internal/geometry"
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/transform"
@@ -32,12 +33,12 @@ type stage struct {
 }
 
 // renderWKTFor turns on the shared WKT rendering when two or more formats
-// write WKT; a single one renders it on its own goroutine instead, which
-// keeps the reading goroutine free.
+// write WKT (csv, json, sqlite; not geojson or gpkg); a single one renders
+// it on its own goroutine instead, which keeps the reading goroutine free.
 func (s *stage) renderWKTFor(formats []string) {
 	n := 0
 	for _, f := range formats {
-		if f != "geojson" {
+		if format.WritesWKT(f) {
 			n++
 		}
 	}
