@@ -73,6 +73,13 @@ OGR_PG="PG:host=$PGHOST port=$PGPORT dbname=$DB user=$PGUSER"
 
 log "building $BIN"
 $GO build -o "$BIN" ./cmd/countysync
+S3CLEAN=$ROOT/.build/bench/s3clean
+if [ "$DISTRIBUTED" = 1 ]; then
+  mkdir -p "$ROOT/.build/bench"
+  $GO build -o "$S3CLEAN" ./scripts/s3clean
+fi
+# s3clean URL: delete a measurement's scratch prefix on MinIO (warn on failure).
+s3clean() { "$S3CLEAN" "$1" 2>/dev/null || log "could not delete the objects under $1"; }
 
 # ---------------------------------------------------------------- seed ----
 seed() {
@@ -259,6 +266,8 @@ measure() {
   CPU[$id]+="$(awk -v u="$u" -v s="$sy" 'BEGIN {printf "%.2f", u + s}') "
   log "$id run: ${e}s, $((m / 1024)) MB, CPU $u user + $sy sys"
   rm -rf "$dir"
+  # The MinIO run's files (1 GB and more per run) go, untimed.
+  if [ "$id" = emb_s3 ]; then s3clean "$S3_STORAGE"; fi
 }
 
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
@@ -329,6 +338,7 @@ measure_distributed() {
   CPU[dist_all]+="$(awk -v u="$u" -v s="$sy" 'BEGIN {printf "%.2f", u + s}') "
   log "dist_all run: ${e}s, worker $((m / 1024)) MB"
   rm -rf "$dir"
+  s3clean "$storage"
 }
 
 # ------------------------------------------------------------ measure ----

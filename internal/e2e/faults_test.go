@@ -190,3 +190,40 @@ func TestMinIOStoppedDuringExports(t *testing.T) {
 	}
 	checkPublished(t, s3url, rep, "parcels", 150000)
 }
+
+// TestMinIOGoneForGood stops the bucket during an extraction and never
+// brings it back: the extract task exhausts its retries, the dataset and
+// the job are recorded as failed (even though the job's final manifest
+// cannot be written either), and `status` answers failed instead of
+// running for ever.
+func TestMinIOGoneForGood(t *testing.T) {
+	pg := testsvc.PG(t)
+	testsvc.PGExec(t, pg, seedSQL(150000))
+	minio, s3url := privateMinIO(t)
+	redisURL := testsvc.Redis(t)
+	cfg := writeConfig(t, configText(pg, s3url, redisURL))
+	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
+	out, errOut, code := run(t, nil, time.Minute, "enqueue", "--config", cfg, "--dataset", "parcels")
+	if code != 0 {
+		t.Fatalf("enqueue: %s", errOut)
+	}
+	jobID := strings.TrimSpace(out)
+	opt, _ := asynq.ParseRedisURI(redisURL)
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	activeWait(t, insp, "extract")
+	minio.kill()
+	t.Logf("stopped MinIO for good during the extraction of %s", jobID)
+	rep := waitJob(t, cfg, jobID, 4*time.Minute)
+	ds := rep["datasets"].(map[string]any)["parcels"].(map[string]any)
+	if rep["success"] != false || rep["status"] != "failed" || ds["success"] != false || ds["error"] == "" {
+		t.Fatalf("after losing the bucket: success %v, status %v, dataset %v", rep["success"], rep["status"], ds)
+	}
+	out, errOut, code = run(t, nil, time.Minute, "watermark", "show", "--config", cfg, "--dataset", "parcels")
+	if code != 0 {
+		t.Fatalf("watermark show: exit %d: %s", code, errOut)
+	}
+	if wm := report(t, out)["parcels"]; wm != nil {
+		t.Errorf("the watermark moved although nothing was published: %v", wm)
+	}
+}

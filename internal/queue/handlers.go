@@ -332,7 +332,7 @@ func (h *Handlers) HandlePublish(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	return h.finishJob(ctx, job.ID)
+	return h.finishJob(ctx, job.ID, false)
 }
 
 func (h *Handlers) publish(ctx context.Context, job pipeline.Job, d *config.Dataset, snapKey string) error {
@@ -397,8 +397,11 @@ func (h *Handlers) publish(ctx context.Context, job pipeline.Job, d *config.Data
 
 // finishJob marks the job done and writes its final manifest once every
 // dataset has a result. Several workers may get here at once; the work
-// is idempotent.
-func (h *Handlers) finishJob(ctx context.Context, id string) error {
+// is idempotent. If the manifest cannot be written the error is returned
+// for the task to retry, unless final (no retry will come): then the job
+// is marked done anyway, so that `enqueue --wait` and `status` do not wait
+// for ever (each dataset's publish already wrote the manifest once).
+func (h *Handlers) finishJob(ctx context.Context, id string, final bool) error {
 	rep, done, err := h.Records.Report(ctx, id)
 	if err != nil || !done {
 		return err
@@ -418,7 +421,10 @@ func (h *Handlers) finishJob(ctx context.Context, id string) error {
 	rep.End, rep.Status = doc.End, doc.Status
 	rep.Manifest = h.Env.Store.Location(pipeline.ManifestKey(id))
 	if err := pipeline.PutManifest(ctx, h.Env, rep); err != nil {
-		return err
+		if !final {
+			return err
+		}
+		h.Env.Log.Error("could not write the job's final manifest", "job_id", id, "error", err)
 	}
 	h.Env.Log.Info("job finished", "job_id", id, "success", rep.Success, "records", rep.RecordsProcessed())
 	return h.Records.putJob(ctx, doc)
@@ -437,7 +443,13 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 	ctx = context.WithoutCancel(ctx)
 	log := h.Env.Log.With("job_id", jobID, "dataset", dataset, "task", t.Type())
 	results, err := h.Records.results(ctx, jobID)
-	if err != nil || results[dataset] != nil {
+	if err != nil {
+		return
+	}
+	if results[dataset] != nil { // published; only the job's end failed
+		if err := h.finishJob(ctx, jobID, true); err != nil {
+			log.Error("finish job", "error", err)
+		}
 		return
 	}
 	res := &pipeline.DatasetResult{Name: dataset, Mode: "failed", Error: cause.Error()}
@@ -466,7 +478,7 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 	if err := h.Locks.ReleaseLock(ctx, dataset, jobID); err != nil {
 		log.Warn("release dataset lock", "error", err)
 	}
-	_ = h.finishJob(ctx, jobID)
+	_ = h.finishJob(ctx, jobID, true)
 }
 
 // classify marks errors that retrying cannot fix as asynq.SkipRetry: bad
