@@ -42,6 +42,25 @@ func checkPublished(t *testing.T, s3url string, rep map[string]any, dataset stri
 }
 
 // activeWait waits until a task of queue is running.
+// startParcelsJob starts a worker on cfg, enqueues the parcels dataset and
+// waits until a task of queue is active; it returns the job id.
+func startParcelsJob(t *testing.T, cfg, redisURL, queue string) string {
+	t.Helper()
+	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
+	out, errOut, code := run(t, nil, time.Minute, "enqueue", "--config", cfg, "--dataset", "parcels")
+	if code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, errOut)
+	}
+	opt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	activeWait(t, insp, queue)
+	return strings.TrimSpace(out)
+}
+
 func activeWait(t *testing.T, insp *asynq.Inspector, queue string) {
 	t.Helper()
 	waitFor(t, 2*time.Minute, "an active "+queue+" task", func() bool {
@@ -161,27 +180,27 @@ func TestRedisLostEverything(t *testing.T) {
 	checkPublished(t, s3url, rep, "parcels", 5000)
 }
 
-// TestMinIOStoppedDuringExports stops the object store for 30 seconds
-// while exports run: uploads fail and are retried with backoff, and the
-// job completes once it is back.
-func TestMinIOStoppedDuringExports(t *testing.T) {
+// minioStoppedDuring seeds 150,000 parcels, starts a job of them on a
+// private MinIO and stops MinIO while a task of queue runs. It returns the
+// stopped MinIO (to start again), its storage URL, the config and the job.
+func minioStoppedDuring(t *testing.T, queue string) (*daemon, string, string, string) {
+	t.Helper()
 	pg := testsvc.PG(t)
 	testsvc.PGExec(t, pg, seedSQL(150000))
 	minio, s3url := privateMinIO(t)
 	redisURL := testsvc.Redis(t)
 	cfg := writeConfig(t, configText(pg, s3url, redisURL))
-	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
-	out, errOut, code := run(t, nil, time.Minute, "enqueue", "--config", cfg, "--dataset", "parcels")
-	if code != 0 {
-		t.Fatalf("enqueue: %s", errOut)
-	}
-	jobID := strings.TrimSpace(out)
-	opt, _ := asynq.ParseRedisURI(redisURL)
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
-	activeWait(t, insp, "export")
+	jobID := startParcelsJob(t, cfg, redisURL, queue)
 	minio.kill()
-	t.Logf("stopped MinIO during the exports of %s", jobID)
+	t.Logf("stopped MinIO during a task of %s in job %s", queue, jobID)
+	return minio, s3url, cfg, jobID
+}
+
+// TestMinIOStoppedDuringExports stops the object store for 30 seconds
+// while exports run: uploads fail and are retried with backoff, and the
+// job completes once it is back.
+func TestMinIOStoppedDuringExports(t *testing.T) {
+	minio, s3url, cfg, jobID := minioStoppedDuring(t, "export")
 	time.Sleep(30 * time.Second)
 	minio.start()
 	rep := waitJob(t, cfg, jobID, 6*time.Minute)
@@ -197,29 +216,13 @@ func TestMinIOStoppedDuringExports(t *testing.T) {
 // cannot be written either), and `status` answers failed instead of
 // running for ever.
 func TestMinIOGoneForGood(t *testing.T) {
-	pg := testsvc.PG(t)
-	testsvc.PGExec(t, pg, seedSQL(150000))
-	minio, s3url := privateMinIO(t)
-	redisURL := testsvc.Redis(t)
-	cfg := writeConfig(t, configText(pg, s3url, redisURL))
-	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
-	out, errOut, code := run(t, nil, time.Minute, "enqueue", "--config", cfg, "--dataset", "parcels")
-	if code != 0 {
-		t.Fatalf("enqueue: %s", errOut)
-	}
-	jobID := strings.TrimSpace(out)
-	opt, _ := asynq.ParseRedisURI(redisURL)
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
-	activeWait(t, insp, "extract")
-	minio.kill()
-	t.Logf("stopped MinIO for good during the extraction of %s", jobID)
+	_, _, cfg, jobID := minioStoppedDuring(t, "extract")
 	rep := waitJob(t, cfg, jobID, 4*time.Minute)
 	ds := rep["datasets"].(map[string]any)["parcels"].(map[string]any)
 	if rep["success"] != false || rep["status"] != "failed" || ds["success"] != false || ds["error"] == "" {
 		t.Fatalf("after losing the bucket: success %v, status %v, dataset %v", rep["success"], rep["status"], ds)
 	}
-	out, errOut, code = run(t, nil, time.Minute, "watermark", "show", "--config", cfg, "--dataset", "parcels")
+	out, errOut, code := run(t, nil, time.Minute, "watermark", "show", "--config", cfg, "--dataset", "parcels")
 	if code != 0 {
 		t.Fatalf("watermark show: exit %d: %s", code, errOut)
 	}

@@ -58,19 +58,7 @@ func TestSourceConnectionKilled(t *testing.T) {
 	testsvc.PGExec(t, pg, seedSQL(150000))
 	redisURL := testsvc.Redis(t)
 	cfg := writeConfig(t, configText(pg, testsvc.S3(t), redisURL))
-	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
-	out, errOut, code := run(t, nil, time.Minute, "enqueue", "--config", cfg, "--dataset", "parcels")
-	if code != 0 {
-		t.Fatalf("enqueue: %s", errOut)
-	}
-	jobID := strings.TrimSpace(out)
-	opt, _ := asynq.ParseRedisURI(redisURL)
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
-	waitFor(t, time.Minute, "an active extract", func() bool {
-		a, _ := insp.ListActiveTasks("extract")
-		return len(a) > 0
-	})
+	jobID := startParcelsJob(t, cfg, redisURL, "extract")
 	time.Sleep(200 * time.Millisecond)
 	var killed int
 	db := strings.TrimPrefix(pg[strings.LastIndexByte(pg, '/')+1:], "")
