@@ -216,12 +216,13 @@ func TestMinIOStoppedDuringExports(t *testing.T) {
 // cannot be written either), and `status` answers failed instead of
 // running for ever.
 func TestMinIOGoneForGood(t *testing.T) {
-	_, _, cfg, jobID := minioStoppedDuring(t, "extract")
+	minio, _, cfg, jobID := minioStoppedDuring(t, "extract")
 	rep := waitJob(t, cfg, jobID, 4*time.Minute)
 	ds := rep["datasets"].(map[string]any)["parcels"].(map[string]any)
 	if rep["success"] != false || rep["status"] != "failed" || ds["success"] != false || ds["error"] == "" {
 		t.Fatalf("after losing the bucket: success %v, status %v, dataset %v", rep["success"], rep["status"], ds)
 	}
+	minio.start() // the job is over; the CLI needs the bucket to look at the watermark
 	out, errOut, code := run(t, nil, time.Minute, "watermark", "show", "--config", cfg, "--dataset", "parcels")
 	if code != 0 {
 		t.Fatalf("watermark show: exit %d: %s", code, errOut)
