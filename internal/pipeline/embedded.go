@@ -63,31 +63,26 @@ func runDatasetSteps(ctx context.Context, env *Env, job Job, d *config.Dataset, 
 		return nil, err
 	}
 	defer lock.Release(context.WithoutCancel(ctx))
-	if d.Incremental == nil {
-		ext, arts, w, err := Stream(ctx, env, job, d, opts, formats, true)
-		if err == nil {
-			res := ResultOf(ext)
-			res.Artifacts = arts
-			res.WarningCount, res.Warnings = w.Count(), w.Messages()
-			return res, publishOrDelete(ctx, env, job, d, ext, "", res, writeManifest)
-		}
-		if !errors.Is(err, ErrNotKeyOrdered) {
-			return nil, err
-		}
-		LogNotKeyOrdered(env, job, err)
+	ext, arts, w, streamed, err := Stream(ctx, env, job, d, opts, formats, true)
+	if err != nil {
+		return nil, err
+	}
+	if streamed {
+		res := ResultOf(ext)
+		res.Artifacts = arts
+		res.WarningCount, res.Warnings = w.Count(), w.Messages()
+		return res, publishOrDelete(ctx, env, job, d, ext, "", res, writeManifest)
 	}
 	snapPath := filepath.Join(env.Store.WorkDir(), job.ID+"-"+d.Name+".snapshot.sqlite")
 	defer os.Remove(snapPath)
 	t0 := env.now()
-	ext, err := Extract(ctx, env, d, opts, snapPath)
-	if err != nil {
+	if ext, err = Extract(ctx, env, d, opts, snapPath); err != nil {
 		return nil, err
 	}
 	res := ResultOf(ext)
 	t1 := env.now()
 	res.ExtractSeconds = roundSeconds(t1.Sub(t0).Seconds())
-	arts, w, err := Export(ctx, env, job, d, opts, snapPath, formats, true)
-	if err != nil {
+	if arts, w, err = Export(ctx, env, job, d, opts, snapPath, formats, true); err != nil {
 		return res, err
 	}
 	res.ExportSeconds = roundSeconds(env.now().Sub(t1).Seconds())

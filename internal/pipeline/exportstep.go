@@ -7,6 +7,7 @@ import (
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/format/snapshot"
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -18,7 +19,6 @@ import (
 // false an existing file of the same name — this job's own, from a task
 // that died after uploading it — is replaced.
 func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string, exclusive bool) ([]*Artifact, *Warnings, error) {
-	start := env.now()
 	rd, err := snapshot.Open(ctx, snapPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
@@ -29,30 +29,50 @@ func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err != nil {
 		return nil, nil, err
 	}
-	st.renderWKTFor(formats)
-	exp, err := newExporter(env.Store, job, d, rd.Schema(), formats)
+	exp, err := renderRows(ctx, env, job, d, rd, st, formats, exclusive, nil)
 	if err != nil {
 		return nil, nil, err
 	}
+	return exp.artifacts, w, nil
+}
+
+// renderRows is the one rendering pass of Export and Stream: it feeds rows
+// through st into every format at once (before, if set, sees each row
+// first and may stop the pass), then publishes each file under its
+// timestamped name. On error nothing stays published.
+func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows source.Rows, st *stage,
+	formats []string, exclusive bool, before func(record.Row) error) (*exporter, error) {
+	start := env.now()
+	st.renderWKTFor(formats)
+	exp, err := newExporter(env.Store, job, d, st.schema, formats)
+	if err != nil {
+		return nil, err
+	}
 	defer exp.abort()
-	for rd.Next() {
-		if err := renderRow(env, exp, st, rd.Row()); err != nil {
-			return nil, nil, err
+	for rows.Next() {
+		row := rows.Row()
+		if before != nil {
+			if err := before(row); err != nil {
+				return nil, err
+			}
+		}
+		if err := renderRow(env, exp, st, row); err != nil {
+			return nil, err
 		}
 	}
-	if err := rd.Err(); err != nil {
-		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	if err := exp.finish(); err != nil {
-		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	rendered := env.now()
 	if err := exp.upload(ctx, env.Store, exclusive); err != nil {
-		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	env.Log.Debug("export timings", "job_id", job.ID, "dataset", d.Name, "formats", formats,
 		"render_seconds", roundSeconds(rendered.Sub(start).Seconds()), "upload_seconds", roundSeconds(env.now().Sub(rendered).Seconds()))
-	return exp.artifacts, w, nil
+	return exp, nil
 }
 
 // renderRow decodes the row's geometry, checks its values and writes it

@@ -44,24 +44,31 @@ func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Ext
 		res.Success = false
 		return linkedError{fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)}
 	}
-	if newWM == nil {
-		prune(ctx, env, job, d, artifacts)
-		return nil
+	if newWM != nil {
+		if err := advance(ctx, env, job, d, ext, newWM); err != nil {
+			res.Success = false
+			return linkedError{err}
+		}
 	}
+	prune(ctx, env, job, d, artifacts)
+	return nil
+}
+
+// advance moves the watermark to newWM by compare-and-set on the one the
+// run started from, then deletes the snapshot the run merged into.
+func advance(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Extraction, newWM *state.Watermark) error {
 	if err := env.State.Set(ctx, d.Name, ext.StateJob, newWM); err != nil {
 		// A retried publish (a worker died after the watermark moved)
 		// finds its own watermark: that is success, not a conflict.
 		if cur, gerr := env.State.Get(ctx, d.Name); !errors.Is(err, state.ErrConflict) || gerr != nil || cur == nil || cur.JobID != job.ID {
-			res.Success = false
-			return linkedError{fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)}
+			return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
 		}
 	}
-	if ext.PrevSnapshot != "" && ext.PrevSnapshot != key {
+	if ext.PrevSnapshot != "" && ext.PrevSnapshot != newWM.Snapshot {
 		if err := env.Store.Delete(ctx, ext.PrevSnapshot); err != nil {
 			env.Log.Warn("could not delete the previous snapshot", "dataset", d.Name, "key", ext.PrevSnapshot, "error", err)
 		}
 	}
-	prune(ctx, env, job, d, artifacts)
 	return nil
 }
 

@@ -142,7 +142,7 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		keep = true
 		log.Info("extracted", "records", ext.Records, "rows_read", ext.RowsRead)
 	}
-	if done == int64(len(formats)+1) { // rendered while extracting
+	if done == fanIn(formats) { // rendered while extracting
 		return h.enqueuePublish(ctx, job, d.Name, snapKey)
 	}
 	for _, f := range formats {
@@ -169,20 +169,16 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 // for the export tasks, keeps a copy in this worker's cache, and renders
 // nothing.
 func (h *Handlers) extract(ctx context.Context, job pipeline.Job, d *config.Dataset, opts pipeline.Options, formats []string, snapKey string) (*pipeline.Extraction, map[string][]byte, error) {
-	if d.Incremental == nil {
-		ext, arts, w, err := pipeline.Stream(ctx, h.Env, job, d, opts, formats, false)
-		switch {
-		case err == nil:
-			return ext, artifactRecords(formats, arts, w), nil
-		case errors.Is(err, pipeline.ErrNotKeyOrdered):
-			pipeline.LogNotKeyOrdered(h.Env, job, err)
-		default:
-			return nil, nil, classify(err)
-		}
+	ext, arts, w, streamed, err := pipeline.Stream(ctx, h.Env, job, d, opts, formats, false)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	if streamed {
+		return ext, artifactRecords(formats, arts, w), nil
 	}
 	tmp := h.workPath(job.ID, d.Name, ".snapshot.sqlite")
 	defer os.Remove(tmp)
-	ext, err := pipeline.Extract(ctx, h.Env, d, opts, tmp)
+	ext, err = pipeline.Extract(ctx, h.Env, d, opts, tmp)
 	if err != nil {
 		return nil, nil, classify(err)
 	}
@@ -208,6 +204,10 @@ func artifactRecords(formats []string, arts []*pipeline.Artifact, w *pipeline.Wa
 	}
 	return records
 }
+
+// fanIn is the size of a dataset's fan-in set once every format and the
+// extraction are recorded: publish is due.
+func fanIn(formats []string) int64 { return int64(len(formats) + 1) }
 
 // enqueuePublish enqueues the dataset's publish task (once: its id is
 // deterministic).
@@ -240,7 +240,7 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	done := int64(len(docs))
-	if done < int64(len(formats)+1) {
+	if done < fanIn(formats) {
 		// Render this task's format and whatever else nobody holds; if
 		// this task's format is already recorded (a retry, a duplicate),
 		// still take up formats left unrendered.
@@ -252,7 +252,7 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	if done < int64(len(formats)+1) {
+	if done < fanIn(formats) {
 		return nil
 	}
 	return h.enqueuePublish(ctx, job, d.Name, p.GetSnapshotKey())

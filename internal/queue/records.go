@@ -20,7 +20,6 @@ type JobStore interface {
 	ListJobs(ctx context.Context, limit int) ([]string, error)
 	PutDatasetResult(ctx context.Context, jobID, dataset string, doc []byte) error
 	DatasetResults(ctx context.Context, jobID string) (map[string][]byte, error)
-	PutArtifact(ctx context.Context, jobID, dataset, format string, doc []byte) (int64, error)
 	PutArtifacts(ctx context.Context, jobID, dataset string, docs map[string][]byte) (int64, error)
 	Artifacts(ctx context.Context, jobID, dataset string) (map[string][]byte, error)
 }
