@@ -3,12 +3,10 @@ package cli
 import (
 	"os"
 
-	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
 	"github.com/countydatasync/countysync/internal/dashboard"
 	"github.com/countydatasync/countysync/internal/queue"
-	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 )
 
 // Environment variables holding the dashboard's basic auth.
@@ -19,11 +17,11 @@ const (
 
 func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 	ctx := cmd.Context()
-	cfg, store, redisURL, err := openRedis(ctx, g, o.configPath, o.redisURL)
+	jobs, redisURL, closeJobs, cfg, err := openJobs(ctx, g, &o.redisOptions)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeJobs()
 	log, _ := g.newLogger(g.stderr)
 	listen, readOnly := o.listen, o.readOnly
 	if cfg != nil {
@@ -42,7 +40,7 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 	}
 	h, closeMon, err := dashboard.New(dashboard.Options{
 		RedisURL: redisURL, ReadOnly: readOnly, User: user, Password: pass, Log: log,
-		Records: queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
+		Jobs: jobs,
 	})
 	if err != nil {
 		return usageError(err)
@@ -56,20 +54,12 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 
 func runScheduler(cmd *cobra.Command, g *globals, path string) error {
 	ctx := cmd.Context()
-	cfg, store, _, err := openRedis(ctx, g, path, "")
+	env, client, closeAll, err := openProducer(ctx, g, path)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	log, _ := g.newLogger(g.stderr)
-	redisOpt, err := asynq.ParseRedisURI(cfg.State.URL)
-	if err != nil {
-		return usageError(err)
-	}
-	client := asynq.NewClient(redisOpt)
-	defer client.Close()
-	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
-	if _, err := queue.RunScheduler(ctx, cfg, client, records, log); err != nil {
+	defer closeAll()
+	if _, err := queue.RunScheduler(ctx, env, client, env.Log); err != nil {
 		return failedError(err)
 	}
 	return nil

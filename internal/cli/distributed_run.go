@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,28 +14,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/queue"
-	redisstate "github.com/countydatasync/countysync/internal/state/redis"
+	"github.com/countydatasync/countysync/internal/state"
 )
 
-// redisState returns the env's state store as the Redis store the
-// distributed commands need.
-func redisState(env *pipeline.Env) (*redisstate.Store, error) {
-	st, ok := env.State.(*redisstate.Store)
-	if !ok {
-		return nil, usageError(errors.New("distributed mode needs state.url: redis://… in the config (or COUNTYSYNC_REDIS_URL)"))
-	}
-	return st, nil
-}
+// defaultRedisURL is the Redis of the distributed commands when neither
+// the config nor $COUNTYSYNC_REDIS_URL names one.
+const defaultRedisURL = "redis://127.0.0.1:6379/0"
 
 func parseQueues(s string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range splitList(s) {
 		name, prio, ok := strings.Cut(part, "=")
 		p, err := strconv.Atoi(prio)
-		if !ok || err != nil || p < 1 || !(name == queue.TypeExtract || name == queue.TypeExport || name == queue.TypePublish) {
-			return nil, fmt.Errorf("--queues %q: use extract=N,export=N,publish=N with N ≥ 1", s)
+		if !ok || err != nil || p < 1 || !slices.Contains(queue.TaskTypes, name) {
+			return nil, fmt.Errorf("--queues %q: use %s with N ≥ 1", s, strings.Join(queue.TaskTypes, "=N,")+"=N")
 		}
 		out[name] = p
 	}
@@ -44,22 +39,19 @@ func parseQueues(s string) (map[string]int, error) {
 
 func runWorker(cmd *cobra.Command, g *globals, o *workerOptions) error {
 	ctx := cmd.Context()
-	env, closeEnv, err := openEnv(ctx, g, o.configPath, "", true)
+	env, closeEnv, err := openEnv(ctx, g, o.configPath, "", open.Options{Source: true, Jobs: open.Shared})
 	if err != nil {
 		return err
 	}
 	defer closeEnv()
-	store, err := redisState(env)
-	if err != nil {
-		return err
-	}
 	cfg := env.Config
 	w := queue.WorkerOptions{
 		RedisURL:        cfg.State.URL,
-		Concurrency:     cmp(o.concurrency, cfg.Worker.Concurrency, runtime.NumCPU()),
+		Concurrency:     firstPositive(o.concurrency, cfg.Worker.Concurrency, runtime.NumCPU()),
 		Queues:          cfg.Worker.Queues,
 		Listen:          cfg.Worker.Listen,
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
+		Ready:           open.Ping(env.State),
 	}
 	if o.queues != "" {
 		if w.Queues, err = parseQueues(o.queues); err != nil {
@@ -72,13 +64,14 @@ func runWorker(cmd *cobra.Command, g *globals, o *workerOptions) error {
 	if o.shutdownTimeout > 0 {
 		w.ShutdownTimeout = o.shutdownTimeout
 	}
-	if err := queue.RunWorker(ctx, env, store, w); err != nil {
+	if err := queue.RunWorker(ctx, env, w); err != nil {
 		return failedError(err)
 	}
 	return nil
 }
 
-func cmp(vals ...int) int {
+// firstPositive returns the first value above 0 (0 if none).
+func firstPositive(vals ...int) int {
 	for _, v := range vals {
 		if v > 0 {
 			return v
@@ -87,58 +80,68 @@ func cmp(vals ...int) int {
 	return 0
 }
 
-// openRedis loads the config (if any) and connects to its Redis.
-func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*config.Config, *redisstate.Store, string, error) {
+// openProducer opens the config's edges with the shared job records and
+// an asynq client on its Redis.
+func openProducer(ctx context.Context, g *globals, configPath string) (*pipeline.Env, *asynq.Client, func(), error) {
+	env, closeEnv, err := openEnv(ctx, g, configPath, "", open.Options{Jobs: open.Shared})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	redisOpt, err := asynq.ParseRedisURI(env.Config.State.URL)
+	if err != nil {
+		closeEnv()
+		return nil, nil, nil, usageError(fmt.Errorf("state.url: %w", err))
+	}
+	client := asynq.NewClient(redisOpt)
+	return env, client, func() { client.Close(); closeEnv() }, nil
+}
+
+// openJobs connects to the job records of the Redis that --redis, the
+// config's state.url, $COUNTYSYNC_REDIS_URL or the default names.
+func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, string, func(), *config.Config, error) {
 	log, err := g.newLogger(g.stderr)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", nil, nil, err
 	}
-	prefix := "countysync"
+	redisURL, prefix := o.redisURL, config.DefaultPrefix
 	var cfg *config.Config
-	if configPath != "" {
-		if cfg, err = config.Load(configPath); err != nil {
-			return nil, nil, "", usageError(err)
+	if o.configPath != "" {
+		if cfg, err = config.Load(o.configPath); err != nil {
+			return nil, "", nil, nil, usageError(err)
 		}
 		prefix = cfg.State.Prefix
 		if redisURL == "" {
 			redisURL = cfg.State.URL
 		}
 	}
-	if redisURL == "" {
-		redisURL = os.Getenv(config.EnvRedisURL)
-	}
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
+	redisURL = firstNonEmpty(redisURL, os.Getenv(config.EnvRedisURL), defaultRedisURL)
 	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") {
-		return nil, nil, "", usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
+		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
 	}
-	store, err := redisstate.Open(ctx, redisURL, prefix, log)
+	jobs, closeJobs, err := open.SharedJobs(ctx, redisURL, prefix, log)
 	if err != nil {
-		return nil, nil, "", failedError(err)
+		return nil, "", nil, nil, failedError(err)
 	}
-	if cfg != nil {
-		cfg.State.URL = redisURL
+	return jobs, redisURL, closeJobs, cfg, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
 	}
-	return cfg, store, redisURL, nil
+	return ""
 }
 
 func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	ctx := cmd.Context()
-	cfg, store, _, err := openRedis(ctx, g, o.configPath, "")
+	env, client, closeAll, err := openProducer(ctx, g, o.configPath)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	redisOpt, err := asynq.ParseRedisURI(cfg.State.URL)
-	if err != nil {
-		return usageError(fmt.Errorf("state.url: %w", err))
-	}
-	client := asynq.NewClient(redisOpt)
-	defer client.Close()
-	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
-	opts := o.options()
-	id, err := queue.Enqueue(ctx, cfg, client, records, opts, time.Now)
+	defer closeAll()
+	id, err := queue.Enqueue(ctx, env, client, o.options())
 	if err != nil {
 		return usageError(err)
 	}
@@ -149,7 +152,7 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	fmt.Fprintf(g.stderr, "enqueued %s; waiting (up to %s)\n", id, o.timeout)
 	wctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep, err := queue.Wait(wctx, records, id, 250*time.Millisecond)
+	rep, err := queue.Wait(wctx, env.Jobs, id, 250*time.Millisecond)
 	if rep != nil {
 		if perr := printJSON(g.stdout, rep); perr != nil {
 			return failedError(perr)
@@ -166,13 +169,12 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 
 func runStatus(cmd *cobra.Command, g *globals, o *redisOptions, id string) error {
 	ctx := cmd.Context()
-	_, store, _, err := openRedis(ctx, g, o.configPath, o.redisURL)
+	jobs, _, closeJobs, _, err := openJobs(ctx, g, o)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
-	rep, _, err := records.Report(ctx, id)
+	defer closeJobs()
+	rep, _, err := pipeline.ReadReport(ctx, jobs, id)
 	if err != nil {
 		return failedError(err)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
 )
 
@@ -51,8 +53,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// openEnv loads the config and opens storage, state and source.
-func openEnv(ctx context.Context, g *globals, configPath, exportDir string, needSource bool) (*pipeline.Env, func(), error) {
+// openEnv loads the config and opens its edges (internal/open) with the
+// job records where o says.
+func openEnv(ctx context.Context, g *globals, configPath, exportDir string, o open.Options) (*pipeline.Env, func(), error) {
 	log, err := g.newLogger(g.stderr)
 	if err != nil {
 		return nil, nil, err
@@ -68,34 +71,21 @@ func openEnv(ctx context.Context, g *globals, configPath, exportDir string, need
 		}
 		cfg.Storage.URL = "file://" + abs
 	}
-	env := &pipeline.Env{Config: cfg, Log: log}
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
+	if o.Jobs == open.Shared && cfg.State.URL == "" {
+		cfg.State.URL = defaultRedisURL
 	}
-	if env.Store, err = pipeline.OpenStore(ctx, cfg.Storage.URL, log); err != nil {
+	env, closeEnv, err := open.Env(ctx, cfg, log, o)
+	if errors.Is(err, open.ErrNotShared) {
+		return nil, nil, usageError(err)
+	}
+	if err != nil {
 		return nil, nil, failedError(err)
 	}
-	closers = append(closers, func() { env.Store.Close() })
-	if env.State, err = pipeline.OpenState(ctx, cfg, env.Store, log); err != nil {
-		closeAll()
-		return nil, nil, failedError(err)
-	}
-	closers = append(closers, func() { env.State.Close() })
-	if needSource {
-		if env.Source, err = pipeline.OpenSource(ctx, cfg.Source.URL, log); err != nil {
-			closeAll()
-			return nil, nil, failedError(err)
-		}
-		closers = append(closers, func() { env.Source.Close() })
-	}
-	return env, closeAll, nil
+	return env, closeEnv, nil
 }
 
 func runRun(ctx context.Context, g *globals, o *runOptions) error {
-	env, closeEnv, err := openEnv(ctx, g, o.configPath, o.exportDir, true)
+	env, closeEnv, err := openEnv(ctx, g, o.configPath, o.exportDir, open.Options{Source: true})
 	if err != nil {
 		return err
 	}

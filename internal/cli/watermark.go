@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
 )
 
@@ -30,15 +32,11 @@ watermark reset forgets it, so the next run of the dataset is a full run.`,
 		Short: "Print watermarks as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			env, closeEnv, err := openEnv(cmd.Context(), g, path, "", false)
+			env, ds, closeEnv, err := watermarkDatasets(cmd, g, path, datasets)
 			if err != nil {
 				return err
 			}
 			defer closeEnv()
-			ds, err := pipeline.SelectDatasets(env.Config, datasets)
-			if err != nil {
-				return usageError(err)
-			}
 			out := map[string]any{}
 			for _, d := range ds {
 				wm, err := env.State.Get(cmd.Context(), d.Name)
@@ -55,15 +53,11 @@ watermark reset forgets it, so the next run of the dataset is a full run.`,
 		Short: "Forget watermarks: the next run is full",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			env, closeEnv, err := openEnv(cmd.Context(), g, path, "", false)
+			env, ds, closeEnv, err := watermarkDatasets(cmd, g, path, datasets)
 			if err != nil {
 				return err
 			}
 			defer closeEnv()
-			ds, err := pipeline.SelectDatasets(env.Config, datasets)
-			if err != nil {
-				return usageError(err)
-			}
 			for _, d := range ds {
 				if d.Incremental == nil {
 					fmt.Fprintf(g.stdout, "dataset %s: not incremental, nothing to reset\n", d.Name)
@@ -79,4 +73,19 @@ watermark reset forgets it, so the next run of the dataset is a full run.`,
 	}
 	c.AddCommand(show, reset)
 	return c
+}
+
+// watermarkDatasets opens the config's state (no source) and selects the
+// datasets named.
+func watermarkDatasets(cmd *cobra.Command, g *globals, path string, names []string) (*pipeline.Env, []*config.Dataset, func(), error) {
+	env, closeEnv, err := openEnv(cmd.Context(), g, path, "", open.Options{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, err := pipeline.SelectDatasets(env.Config, names)
+	if err != nil {
+		closeEnv()
+		return nil, nil, nil, usageError(err)
+	}
+	return env, ds, closeEnv, nil
 }

@@ -176,3 +176,6 @@ type Dashboard struct {
 	// ReadOnly hides and refuses every action that changes queues.
 	ReadOnly bool `yaml:"read_only"`
 }
+
+// DefaultPrefix starts every Redis key when state.prefix is not set.
+const DefaultPrefix = "countysync"

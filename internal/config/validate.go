@@ -116,7 +116,7 @@ func (v *validator) config(c *Config) {
 		c.State.LockLease = Duration(defaultLockLease)
 	}
 	if c.State.Prefix == "" {
-		c.State.Prefix = "countysync"
+		c.State.Prefix = DefaultPrefix
 	} else if !prefixRE.MatchString(c.State.Prefix) {
 		v.errorf("state.prefix", "state.prefix %q: use letters, digits, '_', '-' and ':'", c.State.Prefix)
 	}

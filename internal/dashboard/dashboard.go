@@ -15,15 +15,15 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 
-	"github.com/countydatasync/countysync/internal/queue"
+	"github.com/countydatasync/countysync/internal/state"
 )
 
 // Options configure the dashboard.
 type Options struct {
 	// RedisURL is the asynq Redis.
 	RedisURL string
-	// Records reads the job records.
-	Records queue.Records
+	// Jobs holds the job records.
+	Jobs state.Jobs
 	// ReadOnly refuses every request that could change the queues.
 	ReadOnly bool
 	// User and Password enable basic auth when both are set.
@@ -49,7 +49,7 @@ func New(o Options) (http.Handler, func(), error) {
 	mux.HandleFunc("/monitoring", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/monitoring/", http.StatusMovedPermanently)
 	})
-	h := &history{records: o.Records, log: o.Log}
+	h := &history{jobs: o.Jobs, log: o.Log}
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("GET /jobs/{id}", h.job)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })

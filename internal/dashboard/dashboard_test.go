@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
-	"github.com/countydatasync/countysync/internal/queue"
 	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 	"github.com/countydatasync/countysync/internal/testsvc"
 )
@@ -44,18 +43,18 @@ func TestPagesAuthAndReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	records := queue.Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())}
+	jobs := store.Jobs()
 	jobID := "etl_20250411_143042"
-	doc, _ := json.Marshal(queue.JobDoc{JobID: jobID, Stamp: "20250411_143042", Start: time.Now(), Datasets: []string{"parcels"}, Status: "succeeded"})
-	if _, err := records.Store.CreateJob(ctx, jobID, doc, time.Hour); err != nil {
+	doc, _ := json.Marshal(pipeline.JobRecord{JobID: jobID, Stamp: "20250411_143042", Start: time.Now(), Datasets: []string{"parcels"}, Status: "succeeded"})
+	if _, err := jobs.CreateJob(ctx, jobID, doc); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := json.Marshal(&pipeline.DatasetResult{Name: "parcels", Success: true, Records: 42,
 		Artifacts: []*pipeline.Artifact{{Format: "csv", Path: "s3://bucket/parcels_20250411_143042.csv"}}})
-	if err := records.Store.PutDatasetResult(ctx, jobID, "parcels", res); err != nil {
+	if err := jobs.PutDatasetResult(ctx, jobID, "parcels", res); err != nil {
 		t.Fatal(err)
 	}
-	h, closeMon, err := New(Options{RedisURL: url, Records: records, ReadOnly: true, User: "clerk", Password: "s3cret", Log: slog.Default()})
+	h, closeMon, err := New(Options{RedisURL: url, Jobs: jobs, ReadOnly: true, User: "clerk", Password: "s3cret", Log: slog.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,13 @@ import (
 	"strconv"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
-	"github.com/countydatasync/countysync/internal/queue"
+	"github.com/countydatasync/countysync/internal/state"
 )
 
 // history serves the run history pages.
 type history struct {
-	records queue.Records
-	log     *slog.Logger
+	jobs state.Jobs
+	log  *slog.Logger
 }
 
 type jobRow struct {
@@ -51,14 +51,14 @@ func (h *history) index(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n <= 1000 {
 		limit = n
 	}
-	ids, err := h.records.Store.ListJobs(r.Context(), limit)
+	ids, err := h.jobs.ListJobs(r.Context(), limit)
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
 	rows := make([]jobRow, 0, len(ids))
 	for _, id := range ids {
-		rep, _, err := h.records.Report(r.Context(), id)
+		rep, _, err := pipeline.ReadReport(r.Context(), h.jobs, id)
 		if err != nil {
 			continue // expired or corrupt: skip
 		}
@@ -75,7 +75,7 @@ func (h *history) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *history) job(w http.ResponseWriter, r *http.Request) {
-	rep, _, err := h.records.Report(r.Context(), r.PathValue("id"))
+	rep, _, err := pipeline.ReadReport(r.Context(), h.jobs, r.PathValue("id"))
 	if err != nil {
 		http.Error(w, "no such job", http.StatusNotFound)
 		return

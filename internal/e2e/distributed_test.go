@@ -21,7 +21,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/storage/s3"
 	"github.com/countydatasync/countysync/internal/testsvc"
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
@@ -366,8 +365,7 @@ func checkKeyOrder(t *testing.T, dataset string, data []byte) {
 func exportPayload(t *testing.T, jobID string, rep map[string]any) []byte {
 	t.Helper()
 	b, err := proto.Marshal(&v1.ExportTask{
-		JobId: jobID, Dataset: "parcels", Format: "csv", Stamp: strings.TrimPrefix(jobID, "etl_"),
-		SnapshotKey: pipeline.SnapshotKey("parcels", jobID), Formats: []string{"sqlite", "csv", "json", "geojson"},
+		JobId: jobID, Dataset: "parcels", Format: "csv",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,26 @@
 package pipeline
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/state"
+)
 
 // ErrPermanent marks failures that running the same step again cannot fix:
 // a row a transformation rejects, an unparsable geometry under --strict, a
-// duplicate key, a query whose columns changed since the last snapshot.
-// Queue workers do not retry them. It never shows in messages: test for
-// it with errors.Is.
+// duplicate key, a query whose columns changed since the last snapshot, a
+// task of a job that has no record. It never shows in messages: test for
+// it with errors.Is, or for every permanent failure with IsPermanent.
 var ErrPermanent = errors.New("permanent failure")
+
+// IsPermanent reports whether err is a failure that running the step again
+// cannot fix: the steps' own (ErrPermanent) and those the edges classify
+// as permanent (a query the database rejects, a watermark another run
+// moved). Queue workers do not retry them.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrPermanent) || errors.Is(err, source.ErrQuery) || state.IsPermanent(err)
+}
 
 // permanent marks err as permanent without changing its text.
 func permanent(err error) error { return permanentError{err} }

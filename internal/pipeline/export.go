@@ -263,10 +263,10 @@ func (e *exporter) abort() {
 // upload publishes every artifact under its timestamped name, all at once
 // (object stores take parallel uploads well). On error it removes what it
 // had published.
-func (e *exporter) upload(ctx context.Context, store storage.Store, exclusive bool) error {
+func (e *exporter) upload(ctx context.Context, store storage.Store) error {
 	errs := make([]error, len(e.artifacts))
 	forEach(e.artifacts, func(i int, a *Artifact) {
-		if err := store.Put(ctx, a.Key, a.tmp, exclusive); err != nil {
+		if err := store.Put(ctx, a.Key, a.tmp, false); err != nil {
 			errs[i] = fmt.Errorf("publish %s: %w", a.Key, err)
 		}
 	})

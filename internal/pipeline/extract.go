@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/format/snapshot"
@@ -13,8 +14,7 @@ import (
 )
 
 // Extraction is what the extract step did to one dataset. It is the input
-// of export and publish: in the embedded runner it stays in memory, in
-// distributed mode it travels in the job record.
+// of render and publish, kept in the dataset's fan-in in the job records.
 type Extraction struct {
 	Dataset string `json:"dataset"`
 	// Mode is "full" or "incremental".
@@ -35,12 +35,21 @@ type Extraction struct {
 	WatermarkAfter  *state.Cursor `json:"watermark_after,omitempty"`
 	WarningCount    int64         `json:"warning_count"`
 	Warnings        []string      `json:"warnings,omitempty"`
+	// Streamed is true when the rows went straight into the files: there
+	// is no snapshot.
+	Streamed bool `json:"streamed,omitempty"`
+	// Started is when the extract step began: the dataset's duration
+	// counts from there.
+	Started time.Time `json:"started,omitzero"`
+	// ExtractSeconds is the time spent reading the source into the
+	// snapshot (0 when the rows streamed straight into the files).
+	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
 }
 
 // planExtraction reads the dataset's watermark (restoring it from the newest
 // manifest when the state store lost it) and decides the run's mode.
 func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Options) (*Extraction, *state.Watermark, record.Value, error) {
-	ext := &Extraction{Dataset: d.Name, Mode: "full"}
+	ext := &Extraction{Dataset: d.Name, Mode: ModeFull}
 	var cursor record.Value
 	if d.Incremental == nil {
 		return ext, nil, cursor, nil
@@ -76,17 +85,17 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 	before := wm.Cursor
 	ext.WatermarkBefore = &before
 	ext.PrevSnapshot = wm.Snapshot
-	ext.Mode = "incremental"
+	ext.Mode = ModeIncremental
 	return ext, wm, cursor, nil
 }
 
-// Extract runs the dataset's query — from the watermark minus the lookback
+// extractSnapshot runs the dataset's query — from the watermark minus the lookback
 // when incremental — applies the transformations and merges the rows into
 // a snapshot written at snapPath (a copy of the previous snapshot for
 // incremental runs, a new one otherwise). The caller holds the dataset's
 // lock. Nothing is published: the watermark and the files stay as they
 // were until Publish.
-func Extract(ctx context.Context, env *Env, d *config.Dataset, opts Options, snapPath string) (*Extraction, error) {
+func extractSnapshot(ctx context.Context, env *Env, d *config.Dataset, opts Options, snapPath string) (*Extraction, error) {
 	ext, _, cursor, err := planExtraction(ctx, env, d, opts)
 	if err != nil {
 		return nil, err
@@ -113,7 +122,7 @@ func Extract(ctx context.Context, env *Env, d *config.Dataset, opts Options, sna
 // query starts the dataset's query with the incremental filter, if any.
 func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value) (source.Rows, error) {
 	var filter *source.Filter
-	if ext.Mode == "incremental" {
+	if ext.Mode == ModeIncremental {
 		filter = &source.Filter{
 			Column: d.Incremental.Column,
 			Min:    state.Lookback(cursor, d.Incremental.Lookback.D()),
@@ -144,8 +153,8 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 		}
 	}
 	var sw *snapshot.Writer
-	if ext.Mode == "incremental" {
-		if err := Fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
+	if ext.Mode == ModeIncremental {
+		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
 			return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
 		}
 		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
@@ -175,7 +184,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 			return err
 		}
 		if deleted {
-			if ext.Mode == "incremental" {
+			if ext.Mode == ModeIncremental {
 				gone, err := sw.Delete(ctx, row)
 				if err != nil {
 					return fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err)

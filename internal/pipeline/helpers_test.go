@@ -15,6 +15,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/demo"
+	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
 )
 
@@ -47,20 +48,11 @@ func newEnv(t testing.TB, dir, cfgText string) *pipeline.Env {
 
 func openEnv(t testing.TB, cfg *config.Config) *pipeline.Env {
 	t.Helper()
-	ctx := context.Background()
-	log := testLogger(t)
-	env := &pipeline.Env{Config: cfg, Log: log}
-	var err error
-	if env.Store, err = pipeline.OpenStore(ctx, cfg.Storage.URL, log); err != nil {
+	env, closeEnv, err := open.Env(context.Background(), cfg, testLogger(t), open.Options{Source: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if env.State, err = pipeline.OpenState(ctx, cfg, env.Store, log); err != nil {
-		t.Fatal(err)
-	}
-	if env.Source, err = pipeline.OpenSource(ctx, cfg.Source.URL, log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { env.Source.Close(); env.State.Close(); env.Store.Close() })
+	t.Cleanup(closeEnv)
 	return env
 }
 

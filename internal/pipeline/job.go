@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"strings"
 	"time"
 
+	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -30,36 +32,81 @@ func NewJob(t time.Time) Job {
 	return Job{ID: "etl_" + stamp, Stamp: stamp, Start: t}
 }
 
+// ParseJob rebuilds a job from its id.
+func ParseJob(id string) (Job, error) {
+	stamp, ok := strings.CutPrefix(id, "etl_")
+	t, err := time.Parse(JobIDLayout, stamp)
+	if !ok || err != nil {
+		return Job{}, permanent(fmt.Errorf("bad job id %q (want etl_YYYYMMDD_HHMMSS)", id))
+	}
+	return Job{ID: id, Stamp: stamp, Start: t.UTC()}, nil
+}
+
 // ManifestKey is the storage key of a job's manifest.
 func ManifestKey(jobID string) string { return "manifests/" + jobID + ".json" }
 
-// ClaimJob picks a job id that no other run on store has used, by creating
-// its manifest exclusively. If another run took this second's id, it waits
-// for the next second: names are per second and two runs must never share
-// them (DESIGN.md §5).
-func ClaimJob(ctx context.Context, store storage.Store, now func() time.Time) (Job, error) {
-	for attempt := 0; attempt < 10; attempt++ {
-		job := NewJob(now())
-		tmp, err := os.CreateTemp(store.WorkDir(), "claim-*")
+// maxClaimAttempts bounds how many seconds Start looks for a free job id.
+const maxClaimAttempts = 10
+
+// Start begins a job: it checks opts against the selected datasets, claims
+// a job id and records the job (status queued) with its options, which
+// every later step reads. A job id is claimed in two places, so that no
+// two runs ever share one (artifact names are per second): the manifest
+// is created exclusively in storage (runs of any kind on the same
+// storage), and the job record in env.Jobs. If another run took this
+// second's id, Start waits for the next second.
+func Start(ctx context.Context, env *Env, opts Options) (Job, []*config.Dataset, error) {
+	datasets, err := SelectDatasets(env.Config, opts.Datasets)
+	if err != nil {
+		return Job{}, nil, err
+	}
+	if err := CheckOptions(datasets, opts); err != nil {
+		return Job{}, nil, err
+	}
+	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
+		job := NewJob(env.now())
+		ok, err := claimJob(ctx, env, job, datasets, opts)
 		if err != nil {
-			return Job{}, fmt.Errorf("claim job id: %w", err)
+			return Job{}, nil, fmt.Errorf("claim job id: %w", err)
 		}
-		fmt.Fprintf(tmp, "{\"job_id\": %q, \"status\": \"running\"}\n", job.ID)
-		tmp.Close()
-		err = store.Put(ctx, ManifestKey(job.ID), tmp.Name(), true)
-		os.Remove(tmp.Name())
-		if err == nil {
-			return job, nil
+		if ok {
+			return job, datasets, nil
 		}
-		if !errors.Is(err, storage.ErrExists) {
-			return Job{}, fmt.Errorf("claim job id: %w", err)
-		}
-		wait := job.Start.Truncate(time.Second).Add(time.Second).Sub(now())
+		wait := job.Start.Truncate(time.Second).Add(time.Second).Sub(env.now())
 		select {
 		case <-ctx.Done():
-			return Job{}, ctx.Err()
+			return Job{}, nil, ctx.Err()
 		case <-time.After(max(wait, 50*time.Millisecond)):
 		}
 	}
-	return Job{}, errors.New("claim job id: every id was taken for 10 seconds")
+	return Job{}, nil, fmt.Errorf("claim job id: every id was taken for %d seconds", maxClaimAttempts)
+}
+
+// claimJob takes job's id in storage and in the job records; false means
+// another run has it.
+func claimJob(ctx context.Context, env *Env, job Job, datasets []*config.Dataset, opts Options) (bool, error) {
+	rec := &JobRecord{JobID: job.ID, Stamp: job.Stamp, Start: job.Start, Options: opts,
+		Manifest: env.Store.Location(ManifestKey(job.ID)), Status: StatusQueued}
+	rec.Options.Datasets = nil
+	for _, d := range datasets {
+		rec.Datasets = append(rec.Datasets, d.Name)
+	}
+	placeholder := fmt.Appendf(nil, "{\"job_id\": %q, \"status\": %q}\n", job.ID, StatusRunning)
+	if err := putExclusive(ctx, env.Store, ManifestKey(job.ID), placeholder); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return false, nil
+		}
+		return false, err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return false, err
+	}
+	created, err := env.Jobs.CreateJob(ctx, job.ID, data)
+	if err != nil || !created {
+		// The id is taken in the job records (or unknown): give the
+		// manifest back.
+		_ = env.Store.Delete(context.WithoutCancel(ctx), ManifestKey(job.ID))
+	}
+	return created, err
 }

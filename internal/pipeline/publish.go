@@ -5,94 +5,151 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
-// Publish makes a dataset's run visible, in an order that never loses
-// data: store the snapshot (if snapPath is set; workers stored it at
-// extract), point every latest name at the new files, write the manifest
-// (through writeManifest), and only then advance the watermark with a
-// compare-and-set on the watermark the run started from. A failure before
-// the watermark moves leaves the old watermark: the next run re-reads what
-// this one read and merges it again, idempotently.
-func Publish(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Extraction, artifacts []*Artifact,
-	snapPath string, res *DatasetResult, writeManifest func(context.Context, *DatasetResult) error) error {
-	var newWM *state.Watermark
-	key := SnapshotKey(d.Name, job.ID)
-	if d.Incremental != nil {
-		if snapPath != "" {
-			if err := env.Store.Put(ctx, key, snapPath, false); err != nil {
-				return fmt.Errorf("dataset %s: store snapshot: %w", d.Name, err)
-			}
+// Publish is a dataset's last step, due once the extraction and every
+// format are recorded. It makes the run visible in an order that never
+// loses data: it marks the fan-in as linking, points every latest name at
+// the new files, writes the job's manifest, and only then advances the
+// watermark with a compare-and-set on the watermark the run started from.
+// Then it records the dataset's result, releases the dataset's lock and,
+// if every dataset has a result, ends the job (final manifest, status).
+//
+// A failure before the watermark moves leaves the old watermark: the next
+// run re-reads what this one read and merges it again, idempotently. A
+// retried Publish that finds its own watermark or its own result succeeds;
+// a failed read of the job records fails the step (to be retried) before
+// anything moves.
+func Publish(ctx context.Context, env *Env, job Job, dataset string) error {
+	s, err := openStep(ctx, env, job, dataset)
+	if err != nil {
+		return err
+	}
+	done, err := results(ctx, env.Jobs, job.ID)
+	if err != nil {
+		return err
+	}
+	if done[dataset] == nil {
+		if err := s.publish(ctx); err != nil {
+			return err
 		}
-		newWM = &state.Watermark{Cursor: *ext.WatermarkAfter, JobID: job.ID, Snapshot: key, Rows: ext.Records, UpdatedAt: env.now().UTC()}
-		res.Snapshot = key
+	}
+	return finishJob(ctx, env, job.ID, false)
+}
+
+func (s *datasetStep) publish(ctx context.Context) error {
+	env, d, job := s.env, s.d, s.job
+	fan, err := readFanIn(ctx, env.Jobs, job.ID, d.Name, s.formats)
+	if err != nil {
+		return err
+	}
+	if !fan.complete {
+		return permanent(fmt.Errorf("dataset %s: publish before every format was rendered (missing: %v)", d.Name, fan.pending(s.formats)))
+	}
+	lock, err := s.lock(ctx, 0)
+	if err != nil {
+		return err
+	}
+	defer lock.Keep()
+	res := s.result(fan)
+	if !fan.linking {
+		if _, err := addFanIn(ctx, env.Jobs, job.ID, d.Name, map[string][]byte{linkingMember: []byte("{}")}, s.formats); err != nil {
+			return err
+		}
 	}
 	// Every file is written: move the latest names together (server-side
 	// copies on S3 run in parallel).
-	errs := make([]error, len(artifacts))
-	forEach(artifacts, func(i int, a *Artifact) { errs[i] = env.Store.Link(ctx, a.Latest, a.Key) })
+	errs := make([]error, len(res.Artifacts))
+	forEach(res.Artifacts, func(i int, a *Artifact) { errs[i] = env.Store.Link(ctx, a.Latest, a.Key) })
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
-	for _, a := range artifacts {
-		env.Log.Info("exported", "job_id", job.ID, "dataset", d.Name, "format", a.Format, "path", a.Path, "rows", a.Rows)
+	for _, a := range res.Artifacts {
+		s.log.Info("exported", "format", a.Format, "path", a.Path, "rows", a.Rows)
 	}
 	res.Success = true
-	if err := writeManifest(ctx, res); err != nil {
-		res.Success = false
-		return linkedError{fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)}
+	if err := s.writeManifest(ctx, res); err != nil {
+		return fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)
 	}
-	if newWM != nil {
-		if err := advance(ctx, env, job, d, ext, newWM); err != nil {
-			res.Success = false
-			return linkedError{err}
+	if d.Incremental != nil {
+		wm := &state.Watermark{Cursor: *fan.ext.WatermarkAfter, JobID: job.ID, Snapshot: res.Snapshot, Rows: fan.ext.Records, UpdatedAt: env.now().UTC()}
+		if err := advance(ctx, env, job, d.Name, fan.ext, wm); err != nil {
+			return err
+		}
+	} else if !fan.ext.Streamed {
+		// The snapshot was only the render steps' input.
+		key := SnapshotKey(d.Name, job.ID)
+		if err := env.Store.Delete(ctx, key); err != nil {
+			s.log.Warn("could not delete the snapshot", "key", key, "error", err)
+		}
+		if env.Snapshots != nil {
+			env.Snapshots.drop(key)
 		}
 	}
-	prune(ctx, env, job, d, artifacts)
+	prune(ctx, env, job, d, res.Artifacts)
+	if err := putResult(ctx, env.Jobs, job.ID, res); err != nil {
+		return err
+	}
+	if err := env.State.Unlock(ctx, d.Name, job.ID); err != nil {
+		s.log.Warn("release dataset lock", "error", err)
+	}
 	return nil
+}
+
+// result assembles the dataset's result from its fan-in: the extraction,
+// the artifacts in the job's format order, the warnings and the timings.
+func (s *datasetStep) result(fan *fanIn) *DatasetResult {
+	res := resultOf(fan.ext)
+	for _, f := range s.formats {
+		r := fan.formats[f]
+		res.Artifacts = append(res.Artifacts, r.Artifact)
+		res.WarningCount += r.WarningCount
+		res.Warnings = append(res.Warnings, r.Warnings...)
+		res.ExportSeconds = max(res.ExportSeconds, r.Seconds)
+	}
+	if s.d.Incremental != nil {
+		res.Snapshot = SnapshotKey(s.d.Name, s.job.ID)
+	}
+	if !fan.ext.Started.IsZero() {
+		res.DurationSeconds = s.env.now().Sub(fan.ext.Started).Seconds()
+	}
+	return res
+}
+
+// writeManifest writes the job's manifest with res as the dataset's
+// result: the other datasets as their records say.
+func (s *datasetStep) writeManifest(ctx context.Context, res *DatasetResult) error {
+	rec, err := LoadJob(ctx, s.env.Jobs, s.job.ID)
+	if err != nil {
+		return err
+	}
+	all, err := results(ctx, s.env.Jobs, s.job.ID)
+	if err != nil {
+		return err
+	}
+	all[res.Name] = res
+	rep, _, _ := reportOf(rec, all)
+	if !rec.Ended() {
+		rep.Status = StatusRunning
+	}
+	return PutManifest(ctx, s.env, rep)
 }
 
 // advance moves the watermark to newWM by compare-and-set on the one the
 // run started from, then deletes the snapshot the run merged into.
-func advance(ctx context.Context, env *Env, job Job, d *config.Dataset, ext *Extraction, newWM *state.Watermark) error {
-	if err := env.State.Set(ctx, d.Name, ext.StateJob, newWM); err != nil {
+func advance(ctx context.Context, env *Env, job Job, dataset string, ext *Extraction, newWM *state.Watermark) error {
+	if err := env.State.Set(ctx, dataset, ext.StateJob, newWM); err != nil {
 		// A retried publish (a worker died after the watermark moved)
 		// finds its own watermark: that is success, not a conflict.
-		if cur, gerr := env.State.Get(ctx, d.Name); !errors.Is(err, state.ErrConflict) || gerr != nil || cur == nil || cur.JobID != job.ID {
-			return fmt.Errorf("dataset %s: advance watermark: %w", d.Name, err)
+		if cur, gerr := env.State.Get(ctx, dataset); !errors.Is(err, state.ErrConflict) || gerr != nil || cur == nil || cur.JobID != job.ID {
+			return fmt.Errorf("dataset %s: advance watermark: %w", dataset, err)
 		}
 	}
 	if ext.PrevSnapshot != "" && ext.PrevSnapshot != newWM.Snapshot {
 		if err := env.Store.Delete(ctx, ext.PrevSnapshot); err != nil {
-			env.Log.Warn("could not delete the previous snapshot", "dataset", d.Name, "key", ext.PrevSnapshot, "error", err)
+			env.Log.Warn("could not delete the previous snapshot", "dataset", dataset, "key", ext.PrevSnapshot, "error", err)
 		}
 	}
 	return nil
-}
-
-// linkedError marks a Publish failure after the latest names moved to the
-// run's files: those files must stay (see Linked).
-type linkedError struct{ err error }
-
-func (e linkedError) Error() string { return e.err.Error() }
-func (e linkedError) Unwrap() error { return e.err }
-
-// Linked reports whether err is a Publish failure that came after the
-// latest names were pointed at the run's files. Cleanup must then leave
-// the files alone: a latest name may point at them (a symlink on local
-// storage would dangle).
-func Linked(err error) bool {
-	var l linkedError
-	return errors.As(err, &l)
-}
-
-// ResultOf starts a dataset's result from its extraction.
-func ResultOf(ext *Extraction) *DatasetResult {
-	return &DatasetResult{
-		Name: ext.Dataset, Mode: ext.Mode, Records: ext.Records, RowsRead: ext.RowsRead,
-		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,
-		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter,
-	}
 }

@@ -17,7 +17,7 @@ import (
 // published with a watermark whose snapshot still exists, and returns that
 // watermark (nil if there is none). It is how a state store that lost its
 // data (a Redis without persistence, a deleted state file) recovers
-// without re-publishing or losing rows (DESIGN.md §8).
+// without re-publishing or losing rows.
 func restoreWatermark(ctx context.Context, env *Env, dataset string) (*state.Watermark, error) {
 	keys, err := env.Store.List(ctx, "manifests/")
 	if err != nil {

@@ -2,10 +2,8 @@ package pipeline_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,57 +39,6 @@ func TestWatermarkRestoredFromManifestButNotAfterReset(t *testing.T) {
 	third := mustRun(t, env, opts)
 	if third.Datasets[0].Mode != "full" || third.Datasets[0].Records != demo.Parcels {
 		t.Fatalf("after a reset: mode %s, %d records", third.Datasets[0].Mode, third.Datasets[0].Records)
-	}
-}
-
-// Publishing the same job's dataset twice (a retried publish task whose
-// first attempt advanced the watermark) succeeds and leaves the watermark.
-func TestPublishTwiceIsIdempotent(t *testing.T) {
-	env, _ := demoEnv(t)
-	ctx := context.Background()
-	d := env.Config.Dataset("parcels")
-	job := pipeline.NewJob(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	snap := filepath.Join(t.TempDir(), "s.sqlite")
-	ext, err := pipeline.Extract(ctx, env, d, pipeline.Options{}, snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noManifest := func(context.Context, *pipeline.DatasetResult) error { return nil }
-	for i := 0; i < 2; i++ {
-		res := pipeline.ResultOf(ext)
-		if err := pipeline.Publish(ctx, env, job, d, ext, nil, "", res, noManifest); err != nil {
-			t.Fatalf("publish %d: %v", i+1, err)
-		}
-	}
-	wm, err := env.State.Get(ctx, "parcels")
-	if err != nil || wm == nil || wm.JobID != job.ID || wm.Cursor != *ext.WatermarkAfter {
-		t.Fatalf("watermark after two publishes: %+v, %v", wm, err)
-	}
-	// Another job that started from the old state still conflicts.
-	other := pipeline.NewJob(job.Start.Add(time.Second))
-	if err := pipeline.Publish(ctx, env, other, d, ext, nil, "", pipeline.ResultOf(ext), noManifest); err == nil {
-		t.Fatal("a stale job moved the watermark")
-	}
-}
-
-// A publish that fails after pointing the latest names at the run's files
-// says so (pipeline.Linked), so cleanup leaves those files; one that fails
-// before does not.
-func TestPublishFailureSaysWhetherItLinked(t *testing.T) {
-	env, _ := demoEnv(t)
-	ctx := context.Background()
-	d := env.Config.Dataset("permits")
-	job := pipeline.NewJob(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
-	ext := &pipeline.Extraction{Dataset: d.Name, Mode: "full"}
-	failManifest := func(context.Context, *pipeline.DatasetResult) error { return errors.New("disk full") }
-	err := pipeline.Publish(ctx, env, job, d, ext, nil, "", pipeline.ResultOf(ext), failManifest)
-	if err == nil || !pipeline.Linked(err) || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("manifest failure: err %v, Linked %v; want a linked error naming the cause", err, pipeline.Linked(err))
-	}
-	missing := []*pipeline.Artifact{{Format: "csv", Key: "permits_20260102_000000.csv", Latest: "permits.csv"}}
-	err = pipeline.Publish(ctx, env, job, d, ext, missing, "", pipeline.ResultOf(ext), failManifest)
-	if err == nil || pipeline.Linked(err) {
-		t.Fatalf("link failure: err %v, Linked %v; want an error before any link", err, pipeline.Linked(err))
 	}
 }
 

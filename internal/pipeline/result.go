@@ -1,16 +1,25 @@
 package pipeline
 
-import (
-	"time"
+import "github.com/countydatasync/countysync/internal/state"
 
-	"github.com/countydatasync/countysync/internal/state"
+// Dataset result modes.
+const (
+	// ModeFull: the dataset was rebuilt from every row of its query (also
+	// a dataset that failed before its extraction was recorded).
+	ModeFull = "full"
+	// ModeIncremental: the rows since the watermark were merged into the
+	// previous snapshot.
+	ModeIncremental = "incremental"
+	// ModePending: the dataset has not finished yet (reports of running
+	// jobs).
+	ModePending = "pending"
 )
 
 // DatasetResult is what one dataset's run did; it appears in the report
 // and the manifest.
 type DatasetResult struct {
 	Name string `json:"name"`
-	// Mode is "full" or "incremental".
+	// Mode is ModeFull, ModeIncremental or ModePending.
 	Mode    string `json:"mode"`
 	Success bool   `json:"success"`
 	Error   string `json:"error,omitempty"`
@@ -35,11 +44,19 @@ type DatasetResult struct {
 	Warnings        []string    `json:"warnings,omitempty"`
 	DurationSeconds float64     `json:"duration_seconds"`
 	// ExtractSeconds is the time spent reading the source and merging the
-	// snapshot; ExportSeconds the time spent rendering and publishing the
-	// files (embedded runs through a snapshot; a streamed run does both in
-	// one pass and reports neither).
+	// snapshot; ExportSeconds the time spent rendering and uploading the
+	// files from it (the longest pass when several steps shared the
+	// formats). A streamed run does both in one pass and reports neither.
 	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
 	ExportSeconds  float64 `json:"export_seconds,omitempty"`
+}
 
-	start time.Time
+// resultOf starts a dataset's result from its extraction.
+func resultOf(ext *Extraction) *DatasetResult {
+	return &DatasetResult{
+		Name: ext.Dataset, Mode: ext.Mode, Records: ext.Records, RowsRead: ext.RowsRead,
+		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,
+		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter,
+		WarningCount: ext.WarningCount, Warnings: ext.Warnings, ExtractSeconds: ext.ExtractSeconds,
+	}
 }

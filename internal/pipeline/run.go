@@ -2,15 +2,66 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/countydatasync/countysync/internal/config"
 )
+
+// snapshotsKept is how many snapshots a process's cache keeps.
+const snapshotsKept = 8
+
+// Run executes a job in this process (the embedded runner): it starts the
+// job, then takes every selected dataset, one after the other, through
+// the same steps the queue's workers run (Extract, Render, Publish; Fail
+// at the first error), and returns the job's report. The error is non-nil
+// only when the job could not start.
+func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
+	job, datasets, err := Start(ctx, env, opts)
+	if err != nil {
+		return nil, err
+	}
+	if env.Snapshots == nil {
+		e := *env
+		e.Snapshots = NewSnapshotCache(filepath.Join(env.Store.WorkDir(), "snapshots-"+job.ID), snapshotsKept)
+		defer e.Snapshots.RemoveAll()
+		env = &e
+	}
+	names := make([]string, len(datasets))
+	for i, d := range datasets {
+		names[i] = d.Name
+	}
+	env.Log.Info("starting job", "job_id", job.ID, "datasets", strings.Join(names, ","))
+	for _, name := range names {
+		env.Progress.Start(name)
+		if err := runDataset(ctx, env, job, name); err != nil {
+			Fail(ctx, env, job, name, err)
+		}
+		env.Progress.Stop()
+	}
+	rep, _, err := ReadReport(context.WithoutCancel(ctx), env.Jobs, job.ID)
+	return rep, err
+}
+
+// runDataset takes one dataset through its steps.
+func runDataset(ctx context.Context, env *Env, job Job, dataset string) error {
+	next, err := Extract(ctx, env, job, dataset)
+	if err != nil {
+		return err
+	}
+	if len(next.Render) > 0 {
+		if next, err = Render(ctx, env, job, dataset, next.Render[0]); err != nil {
+			return err
+		}
+	}
+	if !next.Publish {
+		return fmt.Errorf("dataset %s: formats left unrendered: %s", dataset, strings.Join(next.Render, ", "))
+	}
+	return Publish(ctx, env, job, dataset)
+}
 
 // SelectDatasets returns the datasets named (all when names is empty), or an
 // error naming the unknown ones.
@@ -38,67 +89,6 @@ func SelectDatasets(cfg *config.Config, names []string) ([]*config.Dataset, erro
 	return out, nil
 }
 
-// Run executes a job in this process: every selected dataset, one after
-// the other, through extract, export and publish. It returns the report;
-// the error is non-nil only when the job could not start.
-func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
-	datasets, err := SelectDatasets(env.Config, opts.Datasets)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckOptions(datasets, opts); err != nil {
-		return nil, err
-	}
-	job, err := ClaimJob(ctx, env.Store, env.now)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(datasets))
-	for i, d := range datasets {
-		names[i] = d.Name
-	}
-	env.Log.Info("starting job", "job_id", job.ID, "datasets", strings.Join(names, ","))
-	report := &Report{JobID: job.ID, Start: job.Start, Status: "running", Manifest: env.Store.Location(ManifestKey(job.ID))}
-	var mu sync.Mutex
-	writeManifest := func(ctx context.Context, res *DatasetResult) error {
-		mu.Lock()
-		defer mu.Unlock()
-		partial := *report
-		partial.Datasets = append(append([]*DatasetResult(nil), report.Datasets...), res)
-		return PutManifest(ctx, env, &partial)
-	}
-	for _, d := range datasets {
-		env.Progress.Start(d.Name)
-		res := runDataset(ctx, env, job, d, opts, writeManifest)
-		env.Progress.Stop()
-		mu.Lock()
-		report.Datasets = append(report.Datasets, res)
-		mu.Unlock()
-	}
-	report.End = env.now()
-	report.Success = true
-	var errs []string
-	for _, d := range report.Datasets {
-		if !d.Success {
-			report.Success = false
-			errs = append(errs, d.Error)
-		}
-	}
-	report.Error = strings.Join(errs, "; ")
-	report.Status = "succeeded"
-	if !report.Success {
-		report.Status = "failed"
-	}
-	if err := PutManifest(context.WithoutCancel(ctx), env, report); err != nil {
-		report.Success = false
-		report.Status = "failed"
-		report.Error = strings.TrimPrefix(report.Error+"; write manifest: "+err.Error(), "; ")
-	}
-	env.Log.Info("job finished", "job_id", job.ID, "success", report.Success,
-		"records", report.RecordsProcessed(), "seconds", roundSeconds(report.End.Sub(report.Start).Seconds()))
-	return report, nil
-}
-
 // CheckOptions refuses options that cannot apply to the selected datasets,
 // before a job starts.
 func CheckOptions(datasets []*config.Dataset, opts Options) error {
@@ -119,13 +109,4 @@ func CheckOptions(datasets []*config.Dataset, opts Options) error {
 		}
 	}
 	return nil
-}
-
-// PutManifest writes the report as the job's manifest.
-func PutManifest(ctx context.Context, env *Env, r *Report) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return env.Store.PutBytes(ctx, ManifestKey(r.JobID), append(data, '\n'))
 }

@@ -15,23 +15,24 @@ import (
 // renders.
 var errNotKeyOrdered = errors.New("rows are not in key order")
 
-// Stream runs a full run of a dataset without incremental in one pass:
+// stream runs a full run of a dataset without incremental in one pass:
 // rows stream from the query through the transformations into every
 // format at once, and each file is published under its timestamped name
-// (not the latest name: that is Publish's). DESIGN.md §1 allows it when
-// nothing is merged and the files are what a snapshot renders: the source
-// is read once, memory stays flat, and no snapshot is written or moved.
+// (not the latest name: that is Publish's). It is allowed when nothing is
+// merged and the files are what a snapshot of the same rows renders (the
+// rows arrive in key order): the source is read once, memory stays flat,
+// and no snapshot is written or moved.
 //
 // streamed is false, with no error and nothing published, when the
 // dataset cannot stream: it is incremental, or its rows do not come in the
 // snapshot's key order (Stream logs the first row out of order and how to
 // fix the query). The caller then extracts into a snapshot and renders
-// that. Both runners call Stream; the caller holds the dataset's lock.
-func Stream(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, formats []string, exclusive bool) (ext *Extraction, artifacts []*Artifact, w *Warnings, streamed bool, err error) {
+// that. The caller holds the dataset's lock.
+func stream(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, formats []string) (ext *Extraction, artifacts []*Artifact, w *Warnings, streamed bool, err error) {
 	if d.Incremental != nil {
 		return nil, nil, nil, false, nil
 	}
-	ext = &Extraction{Dataset: d.Name, Mode: "full"}
+	ext = &Extraction{Dataset: d.Name, Mode: ModeFull, Streamed: true}
 	env.Log.Info("extracting", "job_id", job.ID, "dataset", d.Name, "mode", ext.Mode, "streaming", true)
 	rows, err := query(ctx, env, d, ext, record.Value{})
 	if err != nil {
@@ -47,7 +48,7 @@ func Stream(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err != nil {
 		return nil, nil, nil, false, permanent(fmt.Errorf("dataset %s: %w", d.Name, err))
 	}
-	exp, err := renderRows(ctx, env, job, d, rows, st, formats, exclusive, func(row record.Row) error {
+	exp, err := renderRows(ctx, env, job, d, rows, st, formats, func(row record.Row) error {
 		ext.RowsRead++
 		if err := st.transform(row); err != nil {
 			return err

@@ -1,25 +1,21 @@
-// Package queue is the distributed mode of CountyDataSync on Redis with
-// asynq (DESIGN.md §9): the producer (`countysync enqueue`), the task
-// handlers the workers run, and the job records that `status`,
-// `enqueue --wait` and the dashboard read.
+// Package queue is the distributed door onto the job's steps, on Redis
+// with asynq: the producer (`countysync enqueue`, the scheduler), the
+// worker that runs the tasks, and retry classification. It holds no
+// per-dataset logic: each handler decodes its payload, calls one step of
+// internal/pipeline and enqueues the steps that step made due.
 //
-// A job fans out and back in:
+//	enqueue   pipeline.Start (claim the job id, record the job and its
+//	          options), then one task per dataset:
+//	<job>:extract:<dataset>          pipeline.Extract
+//	      ──► <job>:export:<dataset>:<format>   pipeline.Render, one task per
+//	                                            format left unrendered (none
+//	                                            when the rows streamed)
+//	      ──► <job>:publish:<dataset>           pipeline.Publish, enqueued by
+//	                                            whichever step completed the
+//	                                            dataset's fan-in
+//	a task that will not be retried           pipeline.Fail
 //
-//	enqueue ──► extract:<job>:<dataset>          lock the dataset (lease, owner = job),
-//	                                             run pipeline.Extract into a snapshot,
-//	                                             store it, record the extraction
-//	            ──► export:<job>:<dataset>:<fmt>  one per format: pipeline.Export of
-//	                                             the snapshot, record the artifact in
-//	                                             the dataset's fan-in set
-//	            ──► publish:<job>:<dataset>       enqueued by the export that completes
-//	                                             the set: pipeline.Publish (latest
-//	                                             names, manifest, watermark CAS),
-//	                                             release the lock
-//
-// Task ids are deterministic (job, dataset, format), so re-enqueues and
-// duplicate deliveries collapse, and every handler is idempotent: it first
-// looks at the job record for work already done. Payloads are protobuf
-// messages (proto/countysync/v1) carrying ids and object keys; rows travel
-// as snapshot files in object storage. The step logic is pipeline's: this
-// package only moves inputs between processes.
+// Task ids are deterministic (job, step, dataset, format), so re-enqueues
+// and duplicate deliveries collapse, and every step is idempotent. Errors
+// that retrying cannot fix (pipeline.IsPermanent) skip asynq's retries.
 package queue

@@ -64,7 +64,7 @@ var queueSizeDesc = prometheus.NewDesc("countysync_queue_tasks", "Tasks in an as
 func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueSizeDesc }
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, q := range []string{TypeExtract, TypeExport, TypePublish} {
+	for _, q := range TaskTypes {
 		info, err := c.inspector.GetQueueInfo(q)
 		if err != nil {
 			continue // a queue that never had a task does not exist yet

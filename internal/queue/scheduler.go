@@ -6,10 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/robfig/cron/v3"
 
-	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/pipeline"
 )
 
@@ -18,7 +16,8 @@ import (
 // replica: two schedulers would each enqueue (their jobs would get
 // different per-second ids and run one after the other, serialised by
 // the dataset locks).
-func RunScheduler(ctx context.Context, cfg *config.Config, client *asynq.Client, records Records, log *slog.Logger) (int, error) {
+func RunScheduler(ctx context.Context, env *pipeline.Env, client Enqueuer, log *slog.Logger) (int, error) {
+	cfg := env.Config
 	bySpec := map[string][]string{}
 	for _, d := range cfg.Datasets {
 		if d.Schedule != "" {
@@ -34,7 +33,7 @@ func RunScheduler(ctx context.Context, cfg *config.Config, client *asynq.Client,
 	for _, spec := range specs {
 		names := bySpec[spec]
 		_, err := c.AddFunc(spec, func() {
-			id, err := Enqueue(ctx, cfg, client, records, pipeline.Options{Datasets: names}, time.Now)
+			id, err := Enqueue(ctx, env, client, pipeline.Options{Datasets: names})
 			if err != nil {
 				log.Error("scheduled enqueue failed", "schedule", spec, "datasets", names, "error", err)
 				return

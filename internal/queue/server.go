@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
-	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 )
 
 // WorkerOptions configure a worker process.
@@ -30,23 +29,27 @@ type WorkerOptions struct {
 	Listen string
 	// ShutdownTimeout is how long running tasks get on SIGTERM.
 	ShutdownTimeout time.Duration
+	// Ready checks the worker's dependencies for /readyz (nil: always
+	// ready).
+	Ready func(context.Context) error
 }
 
 // RunWorker runs tasks until ctx is cancelled (SIGTERM), then stops taking
 // tasks and waits up to ShutdownTimeout for running ones; asynq hands
 // unfinished tasks back to the queue.
-func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, o WorkerOptions) error {
+func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	redisOpt, err := asynq.ParseRedisURI(o.RedisURL)
 	if err != nil {
 		return fmt.Errorf("worker: redis URL: %w", err)
 	}
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
-	h := &Handlers{
-		Env: env, Client: client, Locks: RedisLocker{Store: store},
-		Records:   Records{Store: redisstate.NewJobs(store.Client(), store.Prefix())},
-		Snapshots: newSnapCache(filepath.Join(env.Store.WorkDir(), "snapshots"), 8),
+	if env.Snapshots == nil {
+		e := *env
+		e.Snapshots = pipeline.NewSnapshotCache(filepath.Join(env.Store.WorkDir(), "snapshots"), snapshotsKept)
+		env = &e
 	}
+	h := &Handlers{Env: env, Client: client}
 	m := newMetrics()
 	srv := asynq.NewServer(redisOpt, asynq.Config{
 		Concurrency:     o.Concurrency,
@@ -81,7 +84,7 @@ func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, 
 		inspector := asynq.NewInspector(redisOpt)
 		defer inspector.Close()
 		m.reg.MustRegister(queueCollector{inspector: inspector})
-		hs, err = serveHealth(o.Listen, store, m.reg, env.Log)
+		hs, err = serveHealth(o.Listen, o.Ready, m.reg, env.Log)
 		if err != nil {
 			srv.Shutdown()
 			return err
@@ -100,9 +103,12 @@ func RunWorker(ctx context.Context, env *pipeline.Env, store *redisstate.Store, 
 	return nil
 }
 
-// serveHealth serves /healthz (the process answers), /readyz (Redis
+// snapshotsKept is how many snapshots a worker keeps on its disk.
+const snapshotsKept = 8
+
+// serveHealth serves /healthz (the process answers), /readyz (ready
 // answers) and /metrics.
-func serveHealth(addr string, store *redisstate.Store, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+func serveHealth(addr string, ready func(context.Context) error, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -110,9 +116,12 @@ func serveHealth(addr string, store *redisstate.Store, reg *prometheus.Registry,
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := store.Client().Ping(ctx).Err(); err != nil {
-			http.Error(w, "redis: unreachable", http.StatusServiceUnavailable)
-			return
+		if ready != nil {
+			if err := ready(ctx); err != nil {
+				log.Warn("not ready", "error", err)
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintln(w, "ready")
 	})

@@ -18,50 +18,66 @@ const (
 	TypePublish = "publish"
 )
 
-// Timeouts and retry budgets per task type, set explicitly (DESIGN.md §9).
+// TaskTypes lists the task types (and so the queues) in pipeline order.
+var TaskTypes = []string{TypeExtract, TypeExport, TypePublish}
+
+// Timeouts and retry budgets per task type.
 var (
-	extractTimeout = 2 * time.Hour
-	exportTimeout  = time.Hour
-	publishTimeout = 10 * time.Minute
-	maxRetry       = map[string]int{TypeExtract: 5, TypeExport: 5, TypePublish: 10}
+	timeout = map[string]time.Duration{TypeExtract: 2 * time.Hour, TypeExport: time.Hour, TypePublish: 10 * time.Minute}
+	// maxRetry is how often a failing task runs again before the job's
+	// dataset fails: enough to ride out a database or bucket restart with
+	// backoff (retry.go).
+	maxRetry = map[string]int{TypeExtract: 5, TypeExport: 5, TypePublish: 10}
 )
 
-func extractID(job, dataset string) string        { return job + ":extract:" + dataset }
-func exportID(job, dataset, format string) string { return job + ":export:" + dataset + ":" + format }
-func publishID(job, dataset string) string        { return job + ":publish:" + dataset }
-
-func newTask(typ, id string, m proto.Message, timeout time.Duration) (*asynq.Task, error) {
-	payload, err := proto.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s task: %w", typ, err)
-	}
-	return asynq.NewTask(typ, payload,
-		asynq.TaskID(id), asynq.Queue(typ), asynq.Timeout(timeout), asynq.MaxRetry(maxRetry[typ])), nil
+func extractTask(job, dataset string) *asynq.Task {
+	return newTask(TypeExtract, job+":extract:"+dataset, &v1.ExtractTask{JobId: job, Dataset: dataset})
 }
 
-func decode(t *asynq.Task, m proto.Message) error {
-	if err := proto.Unmarshal(t.Payload(), m); err != nil {
-		return fmt.Errorf("decode %s task: %w: %w", t.Type(), err, asynq.SkipRetry)
+func exportTask(job, dataset, format string) *asynq.Task {
+	return newTask(TypeExport, job+":export:"+dataset+":"+format, &v1.ExportTask{JobId: job, Dataset: dataset, Format: format})
+}
+
+func publishTask(job, dataset string) *asynq.Task {
+	return newTask(TypePublish, job+":publish:"+dataset, &v1.PublishTask{JobId: job, Dataset: dataset})
+}
+
+// newTask returns a task of type typ with its deterministic id. The
+// payloads hold strings only, which always encode.
+func newTask(typ, id string, m proto.Message) *asynq.Task {
+	payload, _ := proto.Marshal(m)
+	return asynq.NewTask(typ, payload,
+		asynq.TaskID(id), asynq.Queue(typ), asynq.Timeout(timeout[typ]), asynq.MaxRetry(maxRetry[typ]))
+}
+
+// payload is what every task message carries.
+type payload interface {
+	proto.Message
+	GetJobId() string
+	GetDataset() string
+}
+
+// payloadFor returns an empty message of the task's type.
+func payloadFor(t *asynq.Task) payload {
+	switch t.Type() {
+	case TypeExtract:
+		return &v1.ExtractTask{}
+	case TypeExport:
+		return &v1.ExportTask{}
+	case TypePublish:
+		return &v1.PublishTask{}
 	}
 	return nil
 }
 
-func optionsToProto(o pipeline.Options) *v1.JobOptions {
-	return &v1.JobOptions{Formats: o.Formats, Full: o.Full, Incremental: o.Incremental, Strict: o.Strict}
-}
-
-func optionsFromProto(o *v1.JobOptions) pipeline.Options {
-	if o == nil {
-		return pipeline.Options{}
+// decode reads a task's payload into p and returns its job.
+func decode(t *asynq.Task, p payload) (pipeline.Job, error) {
+	if err := proto.Unmarshal(t.Payload(), p); err != nil {
+		return pipeline.Job{}, fmt.Errorf("decode %s task: %w: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	return pipeline.Options{Formats: o.GetFormats(), Full: o.GetFull(), Incremental: o.GetIncremental(), Strict: o.GetStrict()}
-}
-
-// jobOf rebuilds the pipeline.Job of a task from its id and stamp.
-func jobOf(id, stamp string) (pipeline.Job, error) {
-	t, err := time.Parse(pipeline.JobIDLayout, stamp)
-	if err != nil || "etl_"+stamp != id {
-		return pipeline.Job{}, fmt.Errorf("bad job id %q / stamp %q: %w", id, stamp, asynq.SkipRetry)
+	job, err := pipeline.ParseJob(p.GetJobId())
+	if err != nil {
+		return pipeline.Job{}, fmt.Errorf("%s task: %w: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	return pipeline.Job{ID: id, Stamp: stamp, Start: t.UTC()}, nil
+	return job, nil
 }

@@ -8,17 +8,16 @@ import (
 	"github.com/countydatasync/countysync/internal/format/snapshot"
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
-	"github.com/countydatasync/countysync/internal/storage"
 )
 
-// Export renders the snapshot at snapPath into formats (one pass, every
-// format fed the same rows) and publishes each file under its timestamped
-// name. The latest names do not move: that is Publish's job, once every
-// format of the dataset is written. Warnings about the rows (unparsable
-// geometry, non-finite floats) are returned for the report. With exclusive
-// false an existing file of the same name — this job's own, from a task
-// that died after uploading it — is replaced.
-func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string, exclusive bool) ([]*Artifact, *Warnings, error) {
+// renderSnapshot renders the snapshot at snapPath into formats (one pass,
+// every format fed the same rows) and publishes each file under its
+// timestamped name. The latest names do not move: that is Publish's job,
+// once every format of the dataset is written. Warnings about the rows
+// (unparsable geometry, non-finite floats) are returned for the report.
+// An existing file of the same name, this job's own from a step that died
+// after uploading it, is replaced.
+func renderSnapshot(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Options, snapPath string, formats []string) ([]*Artifact, *Warnings, error) {
 	rd, err := snapshot.Open(ctx, snapPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataset %s: %w", d.Name, err)
@@ -29,19 +28,19 @@ func Export(ctx context.Context, env *Env, job Job, d *config.Dataset, opts Opti
 	if err != nil {
 		return nil, nil, err
 	}
-	exp, err := renderRows(ctx, env, job, d, rd, st, formats, exclusive, nil)
+	exp, err := renderRows(ctx, env, job, d, rd, st, formats, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	return exp.artifacts, w, nil
 }
 
-// renderRows is the one rendering pass of Export and Stream: it feeds rows
+// renderRows is the one rendering pass of renderSnapshot and stream: it feeds rows
 // through st into every format at once (before, if set, sees each row
 // first and may stop the pass), then publishes each file under its
 // timestamped name. On error nothing stays published.
 func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows source.Rows, st *stage,
-	formats []string, exclusive bool, before func(record.Row) error) (*exporter, error) {
+	formats []string, before func(record.Row) error) (*exporter, error) {
 	start := env.now()
 	st.renderWKTFor(formats)
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
@@ -67,7 +66,7 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	rendered := env.now()
-	if err := exp.upload(ctx, env.Store, exclusive); err != nil {
+	if err := exp.upload(ctx, env.Store); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
 	env.Log.Debug("export timings", "job_id", job.ID, "dataset", d.Name, "formats", formats,
@@ -86,12 +85,4 @@ func renderRow(env *Env, exp *exporter, st *stage, row record.Row) error {
 	}
 	env.Progress.Add(1)
 	return nil
-}
-
-// DeleteArtifacts removes published timestamped files of a run that did
-// not reach Publish (the latest names never pointed at them).
-func DeleteArtifacts(ctx context.Context, store storage.Store, artifacts []*Artifact) {
-	for _, a := range artifacts {
-		_ = store.Delete(context.WithoutCancel(ctx), a.Key)
-	}
 }

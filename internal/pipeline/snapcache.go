@@ -1,4 +1,4 @@
-package queue
+package pipeline
 
 import (
 	"context"
@@ -8,16 +8,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
-// snapCache keeps the snapshots this worker extracted or fetched, so the
-// export tasks of a job that land on the same worker read the local copy
-// instead of downloading the snapshot once per format. Concurrent first
-// uses of a key download it once; files in use are never evicted; at most
-// keep files stay.
-type snapCache struct {
+// SnapshotCache keeps the snapshots this process extracted or fetched, so
+// the render steps of a job that run in the same process read the local
+// copy instead of downloading the snapshot once per format. Concurrent
+// first uses of a key download it once; files in use are never evicted;
+// at most keep files stay.
+type SnapshotCache struct {
 	dir  string
 	keep int
 
@@ -26,17 +25,18 @@ type snapCache struct {
 	calls map[string]chan struct{} // path → download in flight
 }
 
-func newSnapCache(dir string, keep int) *snapCache {
+// NewSnapshotCache returns a cache of at most keep snapshots in dir.
+func NewSnapshotCache(dir string, keep int) *SnapshotCache {
 	_ = os.MkdirAll(dir, 0o755)
-	return &snapCache{dir: dir, keep: keep, users: map[string]int{}, calls: map[string]chan struct{}{}}
+	return &SnapshotCache{dir: dir, keep: keep, users: map[string]int{}, calls: map[string]chan struct{}{}}
 }
 
-func (c *snapCache) path(key string) string {
+func (c *SnapshotCache) path(key string) string {
 	return filepath.Join(c.dir, strings.NewReplacer("/", "_", "\\", "_").Replace(key))
 }
 
 // adopt moves a snapshot this worker just extracted into the cache.
-func (c *snapCache) adopt(key, local string) {
+func (c *SnapshotCache) adopt(key, local string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if os.Rename(local, c.path(key)) == nil {
@@ -46,7 +46,7 @@ func (c *snapCache) adopt(key, local string) {
 
 // get returns a local copy of the snapshot under key, downloading it if
 // needed, and a release function to call when done reading it.
-func (c *snapCache) get(ctx context.Context, store storage.Store, key string) (string, func(), error) {
+func (c *SnapshotCache) get(ctx context.Context, store storage.Store, key string) (string, func(), error) {
 	p := c.path(key)
 	for {
 		c.mu.Lock()
@@ -68,7 +68,7 @@ func (c *snapCache) get(ctx context.Context, store storage.Store, key string) (s
 		c.calls[p] = done
 		c.mu.Unlock()
 		tmp := p + ".part"
-		err := pipeline.Fetch(ctx, store, key, tmp)
+		err := fetch(ctx, store, key, tmp)
 		if err == nil {
 			err = os.Rename(tmp, p)
 		}
@@ -87,7 +87,7 @@ func (c *snapCache) get(ctx context.Context, store storage.Store, key string) (s
 	}
 }
 
-func (c *snapCache) releaser(p string) func() {
+func (c *SnapshotCache) releaser(p string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -101,7 +101,7 @@ func (c *snapCache) releaser(p string) func() {
 }
 
 // evictLocked removes the oldest unused files beyond keep.
-func (c *snapCache) evictLocked() {
+func (c *SnapshotCache) evictLocked() {
 	entries, err := os.ReadDir(c.dir)
 	if err != nil {
 		return
@@ -125,4 +125,22 @@ func (c *snapCache) evictLocked() {
 			os.Remove(f.path)
 		}
 	}
+}
+
+// drop removes the snapshot under key (its dataset published and the
+// snapshot is no longer anyone's input) unless a step still reads it.
+func (c *SnapshotCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.path(key); c.users[p] == 0 {
+		os.Remove(p)
+	}
+}
+
+// RemoveAll deletes the cache's folder (a private cache at the end of an
+// embedded run).
+func (c *SnapshotCache) RemoveAll() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return os.RemoveAll(c.dir)
 }

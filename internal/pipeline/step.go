@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/state"
+)
+
+// The steps of a job, each for one dataset, are Extract, Render and
+// Publish, and Fail when one of them gives up. Both runners call them:
+// the embedded runner one after the other in this process (run.go), the
+// queue's workers one task each. A step reads what it needs from the job
+// records (env.Jobs) and records what it did there, so it can run in any
+// process, again after a crash, or twice at once: a step that finds its
+// work recorded does nothing more. What a step made due comes back as Next.
+
+// Next says which steps a dataset's step made due.
+type Next struct {
+	// Render lists the formats no step has rendered yet. After Extract
+	// each needs a Render step (the embedded runner makes one call; the
+	// queue one task per format, the first of which claims the others).
+	Render []string
+	// Publish is true once the extraction and every format are recorded.
+	Publish bool
+}
+
+// datasetStep is what every step of one dataset in one job starts from:
+// the job's record and the dataset with the formats the job renders.
+type datasetStep struct {
+	env     *Env
+	job     Job
+	rec     *JobRecord
+	d       *config.Dataset
+	opts    Options
+	formats []string
+	log     *slog.Logger
+}
+
+// openStep loads job's record and finds dataset in it and in the config.
+// A job whose record is gone, a dataset the job or the config does not
+// have, and options the dataset cannot take are permanent failures.
+func openStep(ctx context.Context, env *Env, job Job, dataset string) (*datasetStep, error) {
+	rec, err := LoadJob(ctx, env.Jobs, job.ID)
+	if errors.Is(err, state.ErrJobNotFound) {
+		return nil, permanent(fmt.Errorf("dataset %s: %w (an orphaned task: its job record expired or was deleted)", dataset, err))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(rec.Datasets, dataset) {
+		return nil, permanent(fmt.Errorf("job %s has no dataset %s (it has: %s)", job.ID, dataset, strings.Join(rec.Datasets, ", ")))
+	}
+	d := env.Config.Dataset(dataset)
+	if d == nil {
+		return nil, permanent(fmt.Errorf("dataset %s is not in this config (%s)", dataset, env.Config.Path))
+	}
+	s := &datasetStep{env: env, job: job, rec: rec, d: d, opts: rec.Options,
+		log: env.Log.With("job_id", job.ID, "dataset", dataset)}
+	if s.opts.Incremental && d.Incremental == nil {
+		return nil, permanent(fmt.Errorf("dataset %s: --incremental given but the dataset has no incremental: section", d.Name))
+	}
+	if s.formats = FormatsFor(d, s.opts); len(s.formats) == 0 {
+		return nil, permanent(fmt.Errorf("dataset %s: no formats to write", d.Name))
+	}
+	return s, nil
+}
+
+// checkRunning refuses to start work for a job that has ended (a task
+// left over from it): it must take no lock.
+func (s *datasetStep) checkRunning() error {
+	if s.rec.Ended() {
+		return permanent(fmt.Errorf("dataset %s: job %s has already ended (%s): nothing to do", s.d.Name, s.job.ID, s.rec.Status))
+	}
+	return nil
+}
+
+// next returns what the dataset's fan-in makes due.
+func (s *datasetStep) next(f *fanIn) Next {
+	if f.complete {
+		return Next{Publish: true}
+	}
+	if f.ext == nil {
+		return Next{}
+	}
+	return Next{Render: f.pending(s.formats)}
+}
+
+// lock takes the dataset's lock for the job, waiting up to wait. It is
+// re-entrant: the steps after Extract find the lock Extract kept.
+func (s *datasetStep) lock(ctx context.Context, wait time.Duration) (state.Lock, error) {
+	return s.env.State.Lock(ctx, s.d.Name, s.job.ID, wait)
+}
