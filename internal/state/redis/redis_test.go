@@ -30,6 +30,14 @@ func TestConformance(t *testing.T) {
 	}, statetest.Options{Lease: conformanceLease})
 }
 
+func TestJobsConformance(t *testing.T) {
+	testsvc.Redis(t)
+	statetest.RunJobs(t, func(t *testing.T) state.Jobs {
+		s, _ := testStore(t)
+		return s.Jobs()
+	})
+}
+
 func wm(job, value string) *state.Watermark {
 	return &state.Watermark{Cursor: state.Cursor{Kind: "timestamptz", Value: value}, JobID: job,
 		Snapshot: "snap/" + job, Rows: 1 << 60, UpdatedAt: time.Date(2025, 4, 11, 14, 30, 42, 123456789, time.UTC)}
