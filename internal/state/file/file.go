@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/countydatasync/countysync/internal/state"
@@ -18,9 +16,10 @@ import (
 
 var _ state.Store = (*Store)(nil)
 
-// Store is a state.Store in a JSON file.
+// Store is a state.Store in a JSON file. It is safe for concurrent use.
 type Store struct {
-	path string
+	path    string
+	lockDir string // absolute: the key of the process's lock table
 }
 
 type document struct {
@@ -33,7 +32,11 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	return &Store{path: path}, nil
+	lockDir, err := filepath.Abs(filepath.Join(filepath.Dir(path), "locks"))
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	return &Store{path: path, lockDir: lockDir}, nil
 }
 
 // Path returns the state file's path.
@@ -86,11 +89,11 @@ func (s *Store) write(doc *document) error {
 // update runs fn on the document under the file lock and writes it back if
 // fn returns true.
 func (s *Store) update(fn func(*document) (bool, error)) error {
-	unlock, err := flock(s.path+".lock", true)
+	f, err := lockFile(s.path+".lock", true)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer unlockFile(f)
 	doc, err := s.read()
 	if err != nil {
 		return err
@@ -148,91 +151,7 @@ func (s *Store) List(ctx context.Context) ([]string, error) {
 	return names, err
 }
 
-// Lock implements state.Store with a flock(2) on a per-dataset file,
-// polled until wait has passed.
-func (s *Store) Lock(ctx context.Context, dataset, owner string, wait time.Duration) (state.Lock, error) {
-	path := filepath.Join(filepath.Dir(s.path), "locks", dataset+".lock")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", dataset, err)
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		unlock, err := flock(path, false)
-		if err == nil {
-			_ = os.WriteFile(path+".owner", []byte(owner+"\n"), 0o644)
-			return &fileLock{unlock: unlock}, nil
-		}
-		if !errors.Is(err, state.ErrLocked) {
-			return nil, err
-		}
-		if time.Now().After(deadline) {
-			holder, _ := os.ReadFile(path + ".owner")
-			return nil, fmt.Errorf("dataset %s: another run (%s) still holds its lock after %s: %w",
-				dataset, trimNL(holder), wait, state.ErrLocked)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func trimNL(b []byte) string {
-	s := string(b)
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	if s == "" {
-		return "unknown job"
-	}
-	return s
-}
-
-// Close implements state.Store.
+// Close implements state.Store. It does nothing: locks taken through the
+// store stay held until they are released or unlocked, or the process
+// ends.
 func (s *Store) Close() error { return nil }
-
-type fileLock struct {
-	mu     sync.Mutex
-	unlock func()
-}
-
-func (l *fileLock) Release(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.unlock != nil {
-		l.unlock()
-		l.unlock = nil
-	}
-	return nil
-}
-
-// flock opens path and takes an exclusive lock on it, blocking when block
-// is true; otherwise it fails with state.ErrLocked if the lock is held.
-func flock(path string, block bool) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock file: %w", err)
-	}
-	how := syscall.LOCK_EX
-	if !block {
-		how |= syscall.LOCK_NB
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, state.ErrLocked
-		}
-		return nil, fmt.Errorf("lock file %s: %w", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}

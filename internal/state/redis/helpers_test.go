@@ -64,3 +64,23 @@ func testStore(t *testing.T, opts ...Option) (*Store, *syncBuffer) {
 	})
 	return s, logs
 }
+
+// waitFor polls cond until it holds, failing the test if it does not
+// within timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// renewing returns how many of the store's locks have a running renewer.
+func renewing(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.locks)
+}

@@ -10,29 +10,28 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/countydatasync/countysync/internal/state"
 )
 
-// ErrJobNotFound means there is no record of the job (never created, or
-// expired after its TTL).
-var ErrJobNotFound = errors.New("job not found")
+var _ state.Jobs = (*Jobs)(nil)
 
 // DefaultJobTTL is how long job records live unless WithJobTTL says
 // otherwise.
 const DefaultJobTTL = 30 * 24 * time.Hour
 
-// Jobs keeps the records of the distributed mode's jobs: the job document,
-// each dataset's result, each artifact, and the fan-in set of the formats
-// exported so far. It stores bytes; the pipeline owns their shapes. Every
-// key expires after the TTL so Redis memory stays bounded. It is safe for
-// concurrent use.
+// Jobs is the state.Jobs of the distributed mode: the job document, each
+// dataset's result, and each dataset's fan-in (the records its tasks
+// produced). It stores bytes; the pipeline owns their shapes. Every key
+// expires after the TTL (WithJobTTL) so Redis memory stays bounded. It is
+// safe for concurrent use.
 //
 // Keys, under "<prefix>:":
 //
 //	job:<id>                     string: the job document
 //	jobs                         sorted set: job ids scored by creation (Unix ms)
 //	job:<id>:datasets            hash: dataset -> result document
-//	job:<id>:artifacts:<dataset> hash: format -> artifact document
-//	job:<id>:done:<dataset>      set: formats exported (the fan-in set)
+//	job:<id>:artifacts:<dataset> hash: member -> record (the fan-in)
 type Jobs struct {
 	c      goredis.UniversalClient
 	prefix string
@@ -65,17 +64,11 @@ func NewJobs(c goredis.UniversalClient, prefix string, opts ...JobsOption) *Jobs
 	return j
 }
 
-// TTL returns how long job records live.
-func (j *Jobs) TTL() time.Duration { return j.ttl }
-
 func (j *Jobs) jobKey(id string) string     { return j.prefix + ":job:" + id }
 func (j *Jobs) indexKey() string            { return j.prefix + ":jobs" }
 func (j *Jobs) resultsKey(id string) string { return j.prefix + ":job:" + id + ":datasets" }
 func (j *Jobs) artifactsKey(id, dataset string) string {
 	return j.prefix + ":job:" + id + ":artifacts:" + dataset
-}
-func (j *Jobs) doneKey(id, dataset string) string {
-	return j.prefix + ":job:" + id + ":done:" + dataset
 }
 
 // checkID rejects ids that would make one job's keys collide with
@@ -97,60 +90,50 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
 return 1
 `)
 
-// putScript: overwrite KEYS[1] keeping its TTL; if it did not exist, create
-// it with a TTL of ARGV[2] ms and index it like createScript (keeping an
-// existing index score).
-var putScript = goredis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
-return 1
-`)
-
-// CreateJob stores doc as job id's record if there is none (SET NX), so
-// that exactly one caller claims the id; it reports whether this call
-// created it. The record expires after ttl (the Jobs TTL if ttl <= 0). The
-// job enters the ListJobs index, which keeps jobs for the Jobs TTL.
-func (j *Jobs) CreateJob(ctx context.Context, id string, doc []byte, ttl time.Duration) (bool, error) {
+// CreateJob implements state.Jobs: it stores doc as job id's record if
+// there is none (SET NX), so that exactly one caller claims the id, and
+// reports whether this call created it. The record expires after the Jobs
+// TTL, and the job enters the ListJobs index, which keeps jobs for as
+// long.
+func (j *Jobs) CreateJob(ctx context.Context, id string, doc []byte) (bool, error) {
 	if err := checkID(id); err != nil {
 		return false, err
 	}
-	if ttl <= 0 {
-		ttl = j.ttl
-	}
 	now := time.Now()
 	n, err := createScript.Run(ctx, j.c, []string{j.jobKey(id), j.indexKey()},
-		doc, ttl.Milliseconds(), now.UnixMilli(), id, now.Add(-j.ttl).UnixMilli()).Int64()
+		doc, j.ttl.Milliseconds(), now.UnixMilli(), id, now.Add(-j.ttl).UnixMilli()).Int64()
 	if err != nil {
 		return false, fmt.Errorf("create job %s in redis: %w", id, err)
 	}
 	return n == 1, nil
 }
 
-// PutJob replaces job id's record with doc, keeping its TTL; a record that
-// does not exist (or has expired) is created with the Jobs TTL.
+// PutJob implements state.Jobs: it replaces job id's record with doc,
+// keeping its TTL (SET XX KEEPTTL). It fails with an error wrapping
+// state.ErrJobNotFound if the record does not exist (or has expired).
 func (j *Jobs) PutJob(ctx context.Context, id string, doc []byte) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	now := time.Now()
-	err := putScript.Run(ctx, j.c, []string{j.jobKey(id), j.indexKey()},
-		doc, j.ttl.Milliseconds(), now.UnixMilli(), id, now.Add(-j.ttl).UnixMilli()).Err()
+	err := j.c.SetArgs(ctx, j.jobKey(id), doc, goredis.SetArgs{Mode: "XX", KeepTTL: true}).Err()
+	if errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("store job %s: %w", id, state.ErrJobNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("store job %s in redis: %w", id, err)
 	}
 	return nil
 }
 
-// GetJob returns job id's record, or an error wrapping ErrJobNotFound.
+// GetJob implements state.Jobs: it returns job id's record, or an error
+// wrapping state.ErrJobNotFound.
 func (j *Jobs) GetJob(ctx context.Context, id string) ([]byte, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
 	doc, err := j.c.Get(ctx, j.jobKey(id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
-		return nil, fmt.Errorf("job %s: %w", id, ErrJobNotFound)
+		return nil, fmt.Errorf("job %s: %w", id, state.ErrJobNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read job %s from redis: %w", id, err)
@@ -158,9 +141,10 @@ func (j *Jobs) GetJob(ctx context.Context, id string) ([]byte, error) {
 	return doc, nil
 }
 
-// ListJobs returns up to limit job ids (all if limit <= 0), newest first,
-// leaving out jobs whose record has expired (and dropping them from the
-// index).
+// ListJobs implements state.Jobs: it returns up to limit job ids (all if
+// limit <= 0), newest first, leaving out jobs whose record has expired
+// (and dropping them from the index). Jobs created in the same millisecond
+// come in reverse order of their ids.
 func (j *Jobs) ListJobs(ctx context.Context, limit int) ([]string, error) {
 	batch := int64(100)
 	if limit > 0 && int64(limit) < batch {
@@ -209,8 +193,7 @@ func (j *Jobs) ListJobs(ctx context.Context, limit int) ([]string, error) {
 	return ids, nil
 }
 
-// PutDatasetResult stores the result document of dataset in job jobID,
-// replacing an earlier one.
+// PutDatasetResult implements state.Jobs.
 func (j *Jobs) PutDatasetResult(ctx context.Context, jobID, dataset string, doc []byte) error {
 	if err := checkID(jobID); err != nil {
 		return err
@@ -227,8 +210,8 @@ func (j *Jobs) PutDatasetResult(ctx context.Context, jobID, dataset string, doc 
 	return nil
 }
 
-// DatasetResults returns the result documents of job jobID by dataset
-// (empty if there are none).
+// DatasetResults implements state.Jobs: it returns the result documents
+// of job jobID by dataset (empty if there are none).
 func (j *Jobs) DatasetResults(ctx context.Context, jobID string) (map[string][]byte, error) {
 	if err := checkID(jobID); err != nil {
 		return nil, err
@@ -240,48 +223,41 @@ func (j *Jobs) DatasetResults(ctx context.Context, jobID string) (map[string][]b
 	return m, nil
 }
 
-// PutArtifact stores the artifact document of dataset in format for job
-// jobID and adds format to the dataset's fan-in set, atomically (MULTI),
-// returning how many formats the set holds afterwards. The export that
-// brings it to the number of formats configured is the last one and
-// enqueues the publish task. Storing the same format again replaces its
-// document without counting it twice, so a redelivered last export sees
-// the full count again: whatever it triggers must be idempotent (a
-// deterministic task id).
-func (j *Jobs) PutArtifact(ctx context.Context, jobID, dataset, format string, doc []byte) (int64, error) {
-	return j.PutArtifacts(ctx, jobID, dataset, map[string][]byte{format: doc})
-}
-
-// PutArtifacts is PutArtifact for several formats at once, in one MULTI:
-// a task that rendered several formats records all of them or none, so a
-// crash between two records cannot leave a format that nobody will render.
-func (j *Jobs) PutArtifacts(ctx context.Context, jobID, dataset string, docs map[string][]byte) (int64, error) {
+// PutArtifacts implements state.Jobs: it stores the records docs in the
+// dataset's fan-in hash and returns every record the hash holds
+// afterwards, in one MULTI (HSET, PEXPIRE, HGETALL). A task that produced
+// several records thus stores all of them or none, and of concurrent
+// tasks exactly one sees the hash complete first; storing a member again
+// replaces its record, so a redelivered task sees the complete hash again:
+// whatever completion triggers must be idempotent (a deterministic task
+// id). It fails if docs is empty.
+func (j *Jobs) PutArtifacts(ctx context.Context, jobID, dataset string, docs map[string][]byte) (map[string][]byte, error) {
 	if err := checkID(jobID); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if len(docs) == 0 {
-		return 0, fmt.Errorf("store artifacts of %s in job %s: none given", dataset, jobID)
+		return nil, fmt.Errorf("store artifacts of %s in job %s: none given", dataset, jobID)
 	}
-	art, done := j.artifactsKey(jobID, dataset), j.doneKey(jobID, dataset)
-	var card *goredis.IntCmd
+	key := j.artifactsKey(jobID, dataset)
+	values := make([]any, 0, 2*len(docs))
+	for member, doc := range docs {
+		values = append(values, member, doc)
+	}
+	var all *goredis.MapStringStringCmd
 	_, err := j.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		for format, doc := range docs {
-			p.HSet(ctx, art, format, doc)
-			p.SAdd(ctx, done, format)
-		}
-		p.PExpire(ctx, art, j.ttl)
-		p.PExpire(ctx, done, j.ttl)
-		card = p.SCard(ctx, done)
+		p.HSet(ctx, key, values...)
+		p.PExpire(ctx, key, j.ttl)
+		all = p.HGetAll(ctx, key)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store artifacts %v of %s in job %s in redis: %w", slices.Sorted(maps.Keys(docs)), dataset, jobID, err)
+		return nil, fmt.Errorf("store artifacts %v of %s in job %s in redis: %w", slices.Sorted(maps.Keys(docs)), dataset, jobID, err)
 	}
-	return card.Val(), nil
+	return toBytes(all.Val()), nil
 }
 
-// Artifacts returns the artifact documents of dataset in job jobID by
-// format (empty if there are none).
+// Artifacts implements state.Jobs: it returns the records of dataset in
+// job jobID by member name (empty if there are none).
 func (j *Jobs) Artifacts(ctx context.Context, jobID, dataset string) (map[string][]byte, error) {
 	if err := checkID(jobID); err != nil {
 		return nil, err
@@ -293,27 +269,18 @@ func (j *Jobs) Artifacts(ctx context.Context, jobID, dataset string) (map[string
 	return m, nil
 }
 
-// DoneFormats returns the formats in the fan-in set of dataset in job
-// jobID, in no particular order.
-func (j *Jobs) DoneFormats(ctx context.Context, jobID, dataset string) ([]string, error) {
-	if err := checkID(jobID); err != nil {
-		return nil, err
-	}
-	f, err := j.c.SMembers(ctx, j.doneKey(jobID, dataset)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read exported formats of %s in job %s from redis: %w", dataset, jobID, err)
-	}
-	return f, nil
-}
-
 func hashBytes(ctx context.Context, c goredis.UniversalClient, key string) (map[string][]byte, error) {
 	h, err := c.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, err
 	}
+	return toBytes(h), nil
+}
+
+func toBytes(h map[string]string) map[string][]byte {
 	m := make(map[string][]byte, len(h))
 	for k, v := range h {
 		m[k] = []byte(v)
 	}
-	return m, nil
+	return m
 }

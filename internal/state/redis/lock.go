@@ -13,9 +13,10 @@ import (
 	"github.com/countydatasync/countysync/internal/state"
 )
 
-// ErrLockLost means a lock's lease ran out, or another owner took the lock,
-// while its holder thought it held it.
-var ErrLockLost = errors.New("dataset lock was lost")
+// ErrLockLost means a lock's lease ran out and another owner took the
+// lock while its holder thought it held it. Errors wrapping it also wrap
+// state.ErrLocked.
+var ErrLockLost = errors.New("lock was lost")
 
 // Poll interval of a waiting Lock: pollMin plus up to pollJitter.
 const (
@@ -71,46 +72,48 @@ func scriptResult(res []any) (ok bool, owner string) {
 	return ok, owner
 }
 
-// Lock implements state.Store; the lock it returns is a *Lock.
-func (s *Store) Lock(ctx context.Context, dataset, owner string, wait time.Duration) (state.Lock, error) {
-	l, err := s.Acquire(ctx, dataset, owner, wait)
+// Lock implements state.Store; the lock it returns is a *Lock. See
+// Acquire.
+func (s *Store) Lock(ctx context.Context, name, owner string, wait time.Duration) (state.Lock, error) {
+	l, err := s.Acquire(ctx, name, owner, wait)
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// Acquire takes the lock of dataset for owner: SET "<prefix>:lock:<dataset>"
-// to owner with the store's lease unless another owner holds it, polled
-// every 100–250 ms until wait has passed, after which it fails with an
-// error wrapping state.ErrLocked that names the holder. It is re-entrant:
-// if owner already holds the lock (a job's tasks share the job id as
-// owner), it succeeds and refreshes the lease.
+// Acquire takes the lock called name (a dataset, or any other name such
+// as "render:<job>:<dataset>:<format>") for owner: SET
+// "<prefix>:lock:<name>" to owner with the store's lease unless another
+// owner holds it, polled every 100–250 ms until wait has passed, after
+// which it fails with an error wrapping state.ErrLocked that names the
+// holder. It is re-entrant: if owner already holds the lock (a job's tasks
+// share the job id as owner), it succeeds at once and refreshes the lease.
 //
-// The returned Lock renews the lease every lease/3 until Release or Stop
+// The returned Lock renews the lease every lease/3 until Release or Keep
 // (or Close of the store). Renewal does not depend on ctx: cancelling ctx
 // after Acquire returns does not give the lock up.
-func (s *Store) Acquire(ctx context.Context, dataset, owner string, wait time.Duration) (*Lock, error) {
+func (s *Store) Acquire(ctx context.Context, name, owner string, wait time.Duration) (*Lock, error) {
 	if owner == "" {
-		return nil, fmt.Errorf("lock %s: empty owner", dataset)
+		return nil, fmt.Errorf("lock %s: empty owner", name)
 	}
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		return nil, fmt.Errorf("lock %s: the state store is closed", dataset)
+		return nil, fmt.Errorf("lock %s: the state store is closed", name)
 	}
-	key := s.lockKey(dataset)
+	key := s.lockKey(name)
 	leaseMS := s.lease.Milliseconds()
 	deadline := time.Now().Add(wait)
 	for {
 		res, err := acquireScript.Run(ctx, s.c, []string{key}, owner, leaseMS).Slice()
 		if err != nil {
-			return nil, fmt.Errorf("lock %s in redis: %w", dataset, err)
+			return nil, fmt.Errorf("lock %s in redis: %w", name, err)
 		}
 		ok, holder := scriptResult(res)
 		if ok {
-			return s.startLock(ctx, dataset, owner), nil
+			return s.startLock(ctx, name, owner), nil
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
@@ -118,25 +121,25 @@ func (s *Store) Acquire(ctx context.Context, dataset, owner string, wait time.Du
 			if len(res) > 2 {
 				pttl, _ = res[2].(int64)
 			}
-			return nil, fmt.Errorf("dataset %s: another run (%s) still holds its lock after %s (its lease ends in %s): %w",
-				dataset, holder, wait, time.Duration(pttl)*time.Millisecond, state.ErrLocked)
+			return nil, fmt.Errorf("lock %s: another run (%s) still holds it after %s (its lease ends in %s): %w",
+				name, holder, wait, time.Duration(pttl)*time.Millisecond, state.ErrLocked)
 		}
 		pause := min(pollMin+rand.N(pollJitter), remaining)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("lock %s: %w", dataset, ctx.Err())
+			return nil, fmt.Errorf("lock %s: %w", name, ctx.Err())
 		case <-t.C:
 		}
 	}
 }
 
-func (s *Store) startLock(ctx context.Context, dataset, owner string) *Lock {
+func (s *Store) startLock(ctx context.Context, name, owner string) *Lock {
 	l := &Lock{
-		s: s, dataset: dataset, owner: owner, key: s.lockKey(dataset),
+		s: s, name: name, owner: owner, key: s.lockKey(name),
 		ctx:  context.WithoutCancel(ctx),
-		stop: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	s.mu.Lock()
 	s.locks[l] = struct{}{}
@@ -145,89 +148,80 @@ func (s *Store) startLock(ctx context.Context, dataset, owner string) *Lock {
 	return l
 }
 
-// ReleaseLock deletes the lock of dataset if owner holds it, for a task
-// that did not take the Lock value itself (a job's publish task). It also
-// stops the renewal of any Lock of this store held by the same owner. It
-// returns nil if the lock is already gone, and an error wrapping
-// ErrLockLost if another owner holds it (which it leaves alone).
-func (s *Store) ReleaseLock(ctx context.Context, dataset, owner string) error {
+// Unlock implements state.Store: it deletes the lock called name if owner
+// holds it, for a task that did not take the Lock value itself (a job's
+// publish task), and stops the renewal of every Lock of this store held by
+// the same owner. It returns nil if the lock is already gone, and an error
+// wrapping state.ErrLocked and ErrLockLost if another owner holds it
+// (which it leaves alone).
+func (s *Store) Unlock(ctx context.Context, name, owner string) error {
 	s.mu.Lock()
 	var mine []*Lock
 	for l := range s.locks {
-		if l.dataset == dataset && l.owner == owner {
+		if l.name == name && l.owner == owner {
 			mine = append(mine, l)
 		}
 	}
 	s.mu.Unlock()
 	for _, l := range mine {
-		l.Stop()
+		l.Keep()
 	}
-	return s.release(ctx, dataset, owner)
+	return s.release(ctx, name, owner)
 }
 
-func (s *Store) release(ctx context.Context, dataset, owner string) error {
-	res, err := releaseScript.Run(ctx, s.c, []string{s.lockKey(dataset)}, owner).Slice()
+func (s *Store) release(ctx context.Context, name, owner string) error {
+	res, err := releaseScript.Run(ctx, s.c, []string{s.lockKey(name)}, owner).Slice()
 	if err != nil {
-		return fmt.Errorf("release lock of %s in redis: %w", dataset, err)
+		return fmt.Errorf("release lock %s in redis: %w", name, err)
 	}
 	if ok, holder := scriptResult(res); !ok && holder != "" {
-		return fmt.Errorf("release lock of %s for %s: it is now held by %s: %w", dataset, owner, holder, ErrLockLost)
+		return fmt.Errorf("release lock %s for %s: it is now held by %s: %w (%w)", name, owner, holder,
+			state.ErrLocked, ErrLockLost)
 	}
 	return nil
 }
 
-// Lock is a held dataset lock whose lease a background goroutine renews.
+// Lock is a held lock whose lease a background goroutine renews.
 type Lock struct {
-	s              *Store
-	dataset, owner string
-	key            string
-	ctx            context.Context // for renewals: the caller's values, never cancelled
+	s           *Store
+	name, owner string
+	key         string
+	ctx         context.Context // for renewals: the caller's values, never cancelled
 
 	stopOnce sync.Once
-	stop     chan struct{} // closed by Stop
+	stop     chan struct{} // closed by Keep
 	done     chan struct{} // closed when the renewer returns
-	lostOnce sync.Once
-	lost     chan struct{} // closed when a renewal finds the lock lost
 
 	mu       sync.Mutex
 	released bool
 }
 
-// Dataset returns the locked dataset.
-func (l *Lock) Dataset() string { return l.dataset }
+var _ state.Lock = (*Lock)(nil)
 
-// Owner returns the lock's owner.
-func (l *Lock) Owner() string { return l.owner }
-
-// Lost is closed when a renewal finds the lock taken by another owner or
-// expired; the holder should then stop publishing.
-func (l *Lock) Lost() <-chan struct{} { return l.lost }
-
-// Stop stops renewing the lease without deleting the lock, which then
-// expires after its lease unless the same owner acquires it again: a task
-// hands the lock on to the job's next task this way. It waits for the
-// renewer to finish and is safe to call more than once.
-func (l *Lock) Stop() {
+// Keep implements state.Lock: it stops renewing the lease without
+// deleting the lock, which then expires after its lease unless the same
+// owner acquires it again: a task hands the lock on to the job's next task
+// this way. It waits for the renewer to finish and is safe to call more
+// than once.
+func (l *Lock) Keep() {
 	l.stopOnce.Do(func() { close(l.stop) })
 	<-l.done
-	l.s.mu.Lock()
-	delete(l.s.locks, l)
-	l.s.mu.Unlock()
 }
 
 // Release implements state.Lock: it stops the renewal and deletes the
 // lock if its owner still holds it (compare-and-delete). The lock is
 // the owner's, not this value's: Release ends it for every task of the
 // same owner. Once it has succeeded, further calls do nothing. It fails
-// with ErrLockLost if another owner holds the lock by now.
+// with an error wrapping state.ErrLocked and ErrLockLost if another owner
+// holds the lock by now, and leaves that owner's lock alone.
 func (l *Lock) Release(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.released {
 		return nil
 	}
-	l.Stop()
-	err := l.s.release(ctx, l.dataset, l.owner)
+	l.Keep()
+	err := l.s.release(ctx, l.name, l.owner)
 	if err != nil && !errors.Is(err, ErrLockLost) {
 		return err // transient: the caller may retry
 	}
@@ -236,16 +230,20 @@ func (l *Lock) Release(ctx context.Context) error {
 }
 
 func (l *Lock) markLost(msg string, args ...any) {
-	l.s.log.Warn(msg, append([]any{"dataset", l.dataset, "owner", l.owner, "key", l.key}, args...)...)
-	l.lostOnce.Do(func() { close(l.lost) })
+	l.s.log.Warn(msg, append([]any{"lock", l.name, "owner", l.owner, "key", l.key}, args...)...)
 }
 
-// renew extends the lease every lease/3 until Stop. A renewal that finds
-// the key gone or held by another owner marks the lock lost and ends;
-// failed renewals are retried until a whole lease has passed without a
-// successful one.
+// renew extends the lease every lease/3 until Keep. A renewal that finds
+// the key gone or held by another owner logs a warning and ends; failed
+// renewals are retried until a whole lease has passed without a successful
+// one.
 func (l *Lock) renew() {
-	defer close(l.done)
+	defer func() {
+		l.s.mu.Lock()
+		delete(l.s.locks, l)
+		l.s.mu.Unlock()
+		close(l.done)
+	}()
 	lease := l.s.lease
 	interval := max(lease/3, time.Millisecond)
 	t := time.NewTicker(interval)
@@ -267,10 +265,10 @@ func (l *Lock) renew() {
 		}
 		if err != nil {
 			if time.Since(lastOK) >= lease {
-				l.markLost("dataset lock lost: its lease ran out while renewals failed", "error", err)
+				l.markLost("lock lost: its lease ran out while renewals failed", "error", err)
 				return
 			}
-			l.s.log.Warn("renewing dataset lock failed; retrying", "dataset", l.dataset, "owner", l.owner, "error", err)
+			l.s.log.Warn("renewing lock failed; retrying", "lock", l.name, "owner", l.owner, "error", err)
 			continue
 		}
 		ok, holder := scriptResult(res)
@@ -279,9 +277,9 @@ func (l *Lock) renew() {
 			continue
 		}
 		if holder == "" {
-			l.markLost("dataset lock lost: its lease expired before renewal")
+			l.markLost("lock lost: its lease expired before renewal")
 		} else {
-			l.markLost("dataset lock lost: another run took it", "holder", holder)
+			l.markLost("lock lost: another run took it", "holder", holder)
 		}
 		return
 	}

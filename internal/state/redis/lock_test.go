@@ -42,7 +42,7 @@ func TestLockTakenAfterLeaseExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead.Stop()
+	dead.Keep()
 	start := time.Now()
 	l, err := s.Lock(ctx, "d", "job-next", 3*time.Second)
 	if err != nil {
@@ -56,8 +56,8 @@ func TestLockTakenAfterLeaseExpires(t *testing.T) {
 		t.Fatalf("lock held by %q", v)
 	}
 	// The dead holder's late Release does not delete its successor's lock.
-	if err := dead.Release(ctx); !errors.Is(err, ErrLockLost) {
-		t.Fatalf("late release: %v, want ErrLockLost", err)
+	if err := dead.Release(ctx); !errors.Is(err, ErrLockLost) || !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("late release: %v, want ErrLockLost and ErrLocked", err)
 	}
 	if v := s.Client().Get(ctx, s.lockKey("d")).Val(); v != "job-next" {
 		t.Fatalf("late release removed the successor's lock (now %q)", v)
@@ -71,14 +71,9 @@ func TestRenewalKeepsLockPastLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1200 * time.Millisecond) // four leases
-	if _, err := s.Lock(ctx, "d", "job-2", 0); !errors.Is(err, state.ErrLocked) {
+	// A waiter of four leases gets nothing: the renewals keep the lock.
+	if _, err := s.Lock(ctx, "d", "job-2", 1200*time.Millisecond); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("lock expired although renewed: %v", err)
-	}
-	select {
-	case <-l.Lost():
-		t.Fatalf("lock reported lost: %s", logs)
-	default:
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
@@ -104,7 +99,7 @@ func TestLockIsReentrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extract.Stop()
+	extract.Keep()
 	// Let the lease run down, then an export task of the same job takes it
 	// again without waiting, which refreshes the lease.
 	s.Client().PExpire(ctx, s.lockKey("d"), 100*time.Millisecond)
@@ -123,34 +118,40 @@ func TestLockIsReentrant(t *testing.T) {
 	if _, err := s.Lock(ctx, "d", "etl_2", 0); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("other job: %v, want ErrLocked", err)
 	}
-	export1.Stop()
+	export1.Keep()
+	if n := renewing(s); n != 1 {
+		t.Fatalf("%d renewers after Keep of one of two locks, want 1", n)
+	}
 	// The publish task releases by owner; the renewal of export2 (same
 	// process) stops with it rather than reporting a lost lock.
-	if err := s.ReleaseLock(ctx, "d", "etl_1"); err != nil {
+	if err := s.Unlock(ctx, "d", "etl_1"); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.Client().Exists(ctx, s.lockKey("d")).Val(); n != 0 {
-		t.Fatal("ReleaseLock left the key")
+		t.Fatal("Unlock left the key")
+	}
+	if n := renewing(s); n != 0 {
+		t.Fatalf("%d renewers still run after Unlock", n)
 	}
 	if err := export2.Release(ctx); err != nil {
-		t.Fatalf("Release after ReleaseLock: %v", err)
+		t.Fatalf("Release after Unlock: %v", err)
 	}
-	if err := s.ReleaseLock(ctx, "d", "etl_1"); err != nil {
-		t.Fatalf("second ReleaseLock: %v", err)
+	if err := s.Unlock(ctx, "d", "etl_1"); err != nil {
+		t.Fatalf("second Unlock: %v", err)
 	}
 	l, err := s.Lock(ctx, "d", "etl_2", 0)
 	if err != nil {
 		t.Fatalf("next job: %v", err)
 	}
-	// ReleaseLock never deletes another owner's lock.
-	if err := s.ReleaseLock(ctx, "d", "etl_1"); !errors.Is(err, ErrLockLost) {
-		t.Fatalf("ReleaseLock by a former owner: %v, want ErrLockLost", err)
+	// Unlock never deletes another owner's lock.
+	if err := s.Unlock(ctx, "d", "etl_1"); !errors.Is(err, state.ErrLocked) || !errors.Is(err, ErrLockLost) ||
+		!strings.Contains(err.Error(), "etl_2") {
+		t.Fatalf("Unlock by a former owner: %v, want ErrLocked and ErrLockLost naming etl_2", err)
 	}
 	if v := s.Client().Get(ctx, s.lockKey("d")).Val(); v != "etl_2" {
 		t.Fatalf("lock now %q", v)
 	}
 	_ = l.Release(ctx)
-	time.Sleep(400 * time.Millisecond) // a renewal tick, had one survived
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Errorf("unexpected warnings:\n%s", logs)
 	}
@@ -178,18 +179,17 @@ func TestLostLockIsDetected(t *testing.T) {
 			if err := c.steal(s); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case <-l.Lost():
-			case <-time.After(2 * time.Second):
-				t.Fatal("renewal did not notice the lost lock")
+			waitFor(t, 2*time.Second, "renewal noticing the lost lock", func() bool {
+				return strings.Contains(logs.String(), c.log)
+			})
+			if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "job-1") {
+				t.Fatalf("warning vague:\n%s", out)
 			}
-			if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, c.log) ||
-				!strings.Contains(out, "job-1") {
-				t.Fatalf("warning missing or vague:\n%s", out)
-			}
+			// The renewer stopped.
+			waitFor(t, 2*time.Second, "renewer ending", func() bool { return renewing(s) == 0 })
 			err = l.Release(ctx)
 			if c.name == "taken" {
-				if !errors.Is(err, ErrLockLost) || !strings.Contains(err.Error(), "intruder") {
+				if !errors.Is(err, ErrLockLost) || !errors.Is(err, state.ErrLocked) || !strings.Contains(err.Error(), "intruder") {
 					t.Fatalf("Release of a lost lock: %v", err)
 				}
 				if v := s.Client().Get(ctx, s.lockKey("d")).Val(); v != "intruder" {
@@ -230,8 +230,7 @@ func TestLockSurvivesCallerContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	time.Sleep(700 * time.Millisecond)
-	if _, err := s.Lock(context.Background(), "d", "job-2", 0); !errors.Is(err, state.ErrLocked) {
+	if _, err := s.Lock(context.Background(), "d", "job-2", 900*time.Millisecond); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("lock not renewed after the acquiring context ended: %v", err)
 	}
 	if err := l.Release(context.Background()); err != nil {

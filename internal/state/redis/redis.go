@@ -23,8 +23,8 @@ var _ state.Store = (*Store)(nil)
 // empty prefix.
 const DefaultPrefix = "countysync"
 
-// DefaultLease is how long a dataset lock lives without renewal unless
-// WithLease says otherwise.
+// DefaultLease is how long a lock lives without renewal unless WithLease
+// says otherwise.
 const DefaultLease = 2 * time.Minute
 
 // Store is a state.Store in Redis. It is safe for concurrent use.
@@ -43,7 +43,7 @@ type Store struct {
 // Option configures a Store.
 type Option func(*Store)
 
-// WithLease sets how long a dataset lock lives without renewal (default
+// WithLease sets how long a lock lives without renewal (default
 // DefaultLease). A held Lock renews it every lease/3.
 func WithLease(d time.Duration) Option {
 	return func(s *Store) {
@@ -148,14 +148,11 @@ func (s *Store) Client() goredis.UniversalClient { return s.c }
 // Prefix returns the key prefix, without the trailing colon.
 func (s *Store) Prefix() string { return s.prefix }
 
-// Lease returns the lock lease.
-func (s *Store) Lease() time.Duration { return s.lease }
-
 // Jobs returns the job records on the store's client and prefix.
 func (s *Store) Jobs(opts ...JobsOption) *Jobs { return NewJobs(s.c, s.prefix, opts...) }
 
-func (s *Store) wmKey(dataset string) string   { return s.prefix + ":wm:" + dataset }
-func (s *Store) lockKey(dataset string) string { return s.prefix + ":lock:" + dataset }
+func (s *Store) wmKey(dataset string) string { return s.prefix + ":wm:" + dataset }
+func (s *Store) lockKey(name string) string  { return s.prefix + ":lock:" + name }
 
 // Get implements state.Store.
 func (s *Store) Get(ctx context.Context, dataset string) (*state.Watermark, error) {
@@ -287,7 +284,7 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	for _, l := range locks {
-		l.Stop()
+		l.Keep()
 	}
 	if s.owned {
 		if err := s.c.Close(); err != nil {

@@ -18,10 +18,23 @@ import (
 	"github.com/countydatasync/countysync/internal/testsvc"
 )
 
+// conformanceLease is the lock lease of the stores the conformance suite
+// runs on: short, so that it can check expiry.
+const conformanceLease = 300 * time.Millisecond
+
 func TestConformance(t *testing.T) {
+	testsvc.Redis(t) // skips (fails under CI=true) before any subtest runs
 	statetest.Run(t, func(t *testing.T) state.Store {
-		s, _ := testStore(t)
+		s, _ := testStore(t, WithLease(conformanceLease))
 		return s
+	}, statetest.Options{Lease: conformanceLease})
+}
+
+func TestJobsConformance(t *testing.T) {
+	testsvc.Redis(t)
+	statetest.RunJobs(t, func(t *testing.T) state.Jobs {
+		s, _ := testStore(t)
+		return s.Jobs()
 	})
 }
 

@@ -10,9 +10,18 @@ import (
 	"github.com/countydatasync/countysync/internal/state"
 )
 
-// Run runs the conformance suite against stores made by open; each call
-// must return an empty, isolated store.
-func Run(t *testing.T, open func(t *testing.T) state.Store) {
+// Options describes the store under test.
+type Options struct {
+	// Lease is the lock lease of the stores open returns, zero for a
+	// store without leases. When set, Run also checks that a held lock is
+	// renewed past its lease and that a kept one expires after it. Keep it
+	// short (a few hundred milliseconds): the checks wait several leases.
+	Lease time.Duration
+}
+
+// Run runs the conformance suite of state.Store against stores made by
+// open; each call must return an empty, isolated store.
+func Run(t *testing.T, open func(t *testing.T) state.Store, o Options) {
 	ctx := context.Background()
 	wm := func(job, value string) *state.Watermark {
 		return &state.Watermark{Cursor: state.Cursor{Kind: "timestamptz", Value: value}, JobID: job,
@@ -85,36 +94,5 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 			t.Fatalf("%d compare-and-sets from the same state succeeded, want 1", wins)
 		}
 	})
-	t.Run("LockExcludesAndReleases", func(t *testing.T) {
-		s := open(t)
-		l1, err := s.Lock(ctx, "d", "job-1", time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		_, err = s.Lock(ctx, "d", "job-2", 300*time.Millisecond)
-		if !errors.Is(err, state.ErrLocked) {
-			t.Fatalf("second lock: %v, want ErrLocked", err)
-		}
-		if time.Since(start) < 250*time.Millisecond {
-			t.Errorf("second lock gave up after %s, before its wait", time.Since(start))
-		}
-		// Another dataset is independent.
-		l3, err := s.Lock(ctx, "other", "job-2", 0)
-		if err != nil {
-			t.Fatalf("lock of another dataset: %v", err)
-		}
-		_ = l3.Release(ctx)
-		// A waiter gets the lock once it is released.
-		go func() {
-			time.Sleep(200 * time.Millisecond)
-			_ = l1.Release(ctx)
-		}()
-		l2, err := s.Lock(ctx, "d", "job-2", 5*time.Second)
-		if err != nil {
-			t.Fatalf("lock after release: %v", err)
-		}
-		_ = l2.Release(ctx)
-		_ = l1.Release(ctx) // releasing twice is safe
-	})
+	runLocks(t, open, o)
 }
