@@ -3,6 +3,10 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/countysync
 PKGS := ./...
+# deploy/ is its own module: its tests need kustomize, the Kubernetes API,
+# compose-go and buildkit, which the product does not. vet, test and
+# test-unit run the go command in both modules.
+DEPLOY_GO := $(GO) -C deploy
 
 .PHONY: help build demo test test-unit services lint fmt vet bench bench-go fuzz clean proto
 
@@ -15,16 +19,18 @@ build: ## build bin/countysync
 demo: build ## write the demo county database and config, run it, list ./exports
 	./$(BIN) demo --dir .
 
-test: ## install/start PostGIS, Redis, MinIO if missing; vet; run each Go benchmark once; the whole suite with -race
+test: ## install/start PostGIS, Redis, MinIO if missing; vet both modules; run each Go benchmark once; the whole suite with -race; then deploy/'s tests
 	@eval "$$(scripts/services.sh)" && \
-	  $(GO) vet $(PKGS) && \
+	  $(GO) vet $(PKGS) && $(DEPLOY_GO) vet ./... && \
 	  mkdir -p .build && \
 	  { $(GO) test -run '^$$' -bench . -benchtime 1x ./internal/format/ ./internal/geometry/ ./internal/transform/ ./internal/source/postgres/ \
 	      > .build/bench-compile.log 2>&1 || { cat .build/bench-compile.log; exit 1; }; } && \
-	  $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	  $(GO) test -race -count=1 -timeout 30m $(PKGS) && \
+	  $(DEPLOY_GO) test -count=1 ./...
 
 test-unit: ## run the tests that need no services (integration tests skip)
 	$(GO) test -count=1 $(PKGS)
+	$(DEPLOY_GO) test -count=1 ./...
 
 services: ## install/start the test services; prints the env to eval
 	@scripts/services.sh
@@ -36,6 +42,7 @@ fmt:
 
 vet:
 	$(GO) vet $(PKGS)
+	$(DEPLOY_GO) vet ./...
 
 bench: ## countysync vs psql \copy and ogr2ogr on seeded PostGIS parcels (BENCH_ROWS=1000000 for the large run); writes BENCHMARKS.md
 	scripts/bench.sh

@@ -1,5 +1,5 @@
-// Command countysync publishes county database tables as SQLite, CSV, JSON
-// and GeoJSON files. See the README and `countysync help`.
+// Command countysync publishes county database tables as SQLite, CSV, JSON,
+// GeoJSON and GeoPackage files. See the README and `countysync help`.
 package main
 
 import (

@@ -42,7 +42,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "countysync",
-		Short: "Publish county database tables as SQLite, CSV, JSON and GeoJSON",
+		Short: "Publish county database tables as SQLite, CSV, JSON, GeoJSON and GeoPackage",
 		Long: `countysync copies datasets out of a county's database (PostgreSQL/PostGIS or
 SQLite) and publishes them, from one consistent snapshot, as SQLite, CSV, JSON
 and GeoJSON files with timestamped names and a stable "latest" name.

@@ -100,7 +100,8 @@ type Dataset struct {
 	Line int `yaml:"-"`
 }
 
-// Incremental configures incremental runs of a dataset (DESIGN.md §8).
+// Incremental configures incremental runs of a dataset (see
+// docs/ARCHITECTURE.md, Incremental runs).
 type Incremental struct {
 	// Column is the cursor column: timestamptz, timestamp, date, integer
 	// or numeric.

@@ -1,5 +1,6 @@
 // Package config loads and validates the YAML configuration of
-// CountyDataSync (DESIGN.md §4).
+// CountyDataSync (the README's "Config" section is the user's reference;
+// see docs/ARCHITECTURE.md, Command line and configuration).
 //
 // Loading happens in four steps, each with errors that name the file and
 // line: ${ENV} expansion of the raw text (${VAR}, ${VAR:-default}, $$ for a

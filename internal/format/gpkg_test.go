@@ -326,7 +326,8 @@ func TestGPKGWithGDAL(t *testing.T) {
 }
 
 // gdalValue is what GDAL's GeoJSON output of a gpkg attribute holds
-// (DESIGN.md §7 and the gpkg column types), as encoding/json decodes it.
+// (docs/ARCHITECTURE.md, Values per format: the GeoPackage column), as
+// encoding/json decodes it.
 func gdalValue(t *testing.T, c record.Column, v *record.Value) any {
 	if v.Kind == record.Null {
 		return nil

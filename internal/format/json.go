@@ -8,7 +8,7 @@ import (
 
 // jsonWriter writes one JSON array of objects, one object per line, keys in
 // column order: "[\n{...},\n{...}\n]\n", or "[]\n" without rows. Values
-// follow DESIGN.md §7 (see appendJSONValue).
+// are written by appendJSONValue (docs/ARCHITECTURE.md, Values per format).
 type jsonWriter struct {
 	dataset string
 	keys    [][]byte // `"name":` per column, escaped once

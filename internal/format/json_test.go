@@ -17,7 +17,7 @@ type obj = map[string]any
 type num = json.Number
 
 // wantObjects is the fixture as the JSON writer must render it, written by
-// hand from DESIGN.md §7.
+// hand from the table in docs/ARCHITECTURE.md, Values per format.
 func wantObjects() []obj {
 	nulls := func(o obj) obj {
 		for _, c := range fixtureSchema.Columns {

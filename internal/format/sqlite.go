@@ -29,7 +29,7 @@ const sqliteMaxParams = 32000
 // sqliteWriter loads the rows into one table of a new SQLite file: the
 // sqlite format's "<dataset>_data" table (newSQLite) or a GeoPackage
 // feature table (newGPKG); a sqliteTable says which. Declared types of the
-// sqlite format (DESIGN.md §7):
+// sqlite format (docs/ARCHITECTURE.md, Values per format):
 //
 //	Int INTEGER, Float REAL, Numeric NUMERIC (TEXT when its declared
 //	precision exceeds 15 digits), Bool BOOLEAN (0/1), Date DATE,
@@ -97,7 +97,7 @@ type sqlStmt struct {
 type sqliteBind uint8
 
 const (
-	bindByKind sqliteBind = iota // as DESIGN.md §7 says for the value's kind
+	bindByKind sqliteBind = iota // by the value's kind (docs/ARCHITECTURE.md, Values per format)
 	bindDigits                   // numeric declared TEXT: the exact digits
 	bindReal                     // numeric declared REAL: realBind
 	bindGeom                     // the geometry column: sqliteTable.geom

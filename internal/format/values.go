@@ -7,9 +7,9 @@ import (
 	"github.com/countydatasync/countysync/internal/record"
 )
 
-// appendJSONValue appends v as a JSON value following DESIGN.md §7: the
-// JSON writer uses it for every column and the GeoJSON writer for the
-// properties.
+// appendJSONValue appends v as a JSON value (the JSON column of
+// docs/ARCHITECTURE.md, Values per format): the JSON writer uses it for
+// every column and the GeoJSON writer for the properties.
 func appendJSONValue(dst []byte, v *record.Value) []byte {
 	switch v.Kind {
 	case record.Null:

@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Layouts of the textual forms of temporal values (DESIGN.md §7): dates are
-// ISO days, timestamptz is RFC 3339 in UTC with "Z", timestamp has no
-// offset; both keep microseconds (trailing zeros trimmed).
+// Layouts of the textual forms of temporal values (docs/ARCHITECTURE.md,
+// Values per format): dates are ISO days, timestamptz is RFC 3339 in UTC
+// with "Z", timestamp has no offset; both keep microseconds (trailing
+// zeros trimmed).
 const (
 	DateLayout        = "2006-01-02"
 	TimestampLayout   = "2006-01-02T15:04:05.999999"

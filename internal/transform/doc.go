@@ -1,5 +1,6 @@
 // Package transform applies the per-column expressions of a dataset's
-// config (DESIGN.md §4, "transformations") to its rows.
+// config (its transformations: key, a map from column to expression) to
+// its rows.
 //
 // Expressions are written in expr (github.com/expr-lang/expr). They are
 // compiled once, when the config is loaded, without knowing the schema:

@@ -34,7 +34,8 @@ func mustBind(t testing.TB, exprs map[string]string, schema *record.Schema) *Bou
 	return b
 }
 
-// TestDesignExamples covers the examples of DESIGN.md §4 and the brief:
+// TestDesignExamples covers the transformations a config typically shows
+// (round(value, 2) on an amount, upper(value) on a status) and more:
 // round on a numeric column keeps exact digits, upper handles Unicode,
 // row references see the values before transformation.
 func TestDesignExamples(t *testing.T) {

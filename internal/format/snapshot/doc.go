@@ -1,6 +1,7 @@
 // Package snapshot stores the snapshot of a dataset: its typed, key-ordered
 // rows after transformations and the incremental merge, the one input every
-// format of a run is rendered from (DESIGN.md §1).
+// format of a run is rendered from, so all formats of one run show exactly
+// the same rows (see docs/ARCHITECTURE.md, Snapshots and row order).
 //
 // A snapshot is a SQLite file with a table of rows keyed by the dataset's
 // key columns; each row is kept whole in record's exact binary row codec,

@@ -13,7 +13,10 @@
 // values are decoded from the raw wire bytes into a reused record.Row
 // without boxing them in interfaces.
 //
-// # Value mapping (DESIGN.md §7)
+// # Value mapping
+//
+// PostgreSQL types become record kinds as below; how each kind is written
+// in every format is in docs/ARCHITECTURE.md, Values per format.
 //
 //	int2, int4, int8                 Int          binary
 //	float4, float8                   Float        binary (float4 as its shortest decimal)
