@@ -1,4 +1,5 @@
-// Package cli is the countysync command line (DESIGN.md §3). Each command
+// Package cli is the countysync command line (docs/ARCHITECTURE.md,
+// Command line and configuration). Each command
 // parses its flags into an options struct and calls a runX function that
 // tests call directly; cmd/countysync only wires it to the process.
 //

@@ -39,7 +39,7 @@ INSERT INTO awkward VALUES
     ST_GeomFromText('POINT(-77.0365298 38.8976763)', 4326));
 `
 
-// expectedSQL renders each column the way docs/ARCHITECTURE.md ("Value mapping") says the CSV must,
+// expectedSQL renders each column the way docs/ARCHITECTURE.md (Values per format) says the CSV must,
 // computed by PostgreSQL itself: the independent oracle.
 const expectedSQL = `SELECT id, t, n::text, f::text,
   CASE WHEN b THEN 'true' WHEN NOT b THEN 'false' END,

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Report describes a job (docs/ARCHITECTURE.md, "The report and the
-// manifest"). Its JSON form has the keys of the
+// Report describes a job (docs/ARCHITECTURE.md, Report and manifest).
+// Its JSON form has the keys of the
 // seed report — job_id, start_time, end_time, success, stats with
 // records_processed, <dataset>_records and duration_seconds,
 // <dataset>_db_path and <dataset>_export_paths — followed by per-dataset
