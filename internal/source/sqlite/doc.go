@@ -42,8 +42,10 @@
 // "+"col"", a no-op expression that keeps the value and its storage class
 // but has no declared type.
 //
-// Invalid UTF-8 in text is replaced with U+FFFD; Rows.InvalidUTF8 reports
-// the count per column and a warning is logged when the query ends.
+// Invalid UTF-8 in text is replaced with U+FFFD. When the query ends, one
+// warning per affected column, with the number of values replaced, goes to
+// the Source's log; the rows themselves carry only valid UTF-8, so the
+// replacement does not show up in the run report.
 //
 // # Incremental filter
 //

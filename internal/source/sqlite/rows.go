@@ -45,29 +45,6 @@ func (r *Rows) Row() record.Row { return r.row }
 // Err returns the error that ended iteration, if any.
 func (r *Rows) Err() error { return r.err }
 
-// InvalidUTF8 returns, per column name, how many text values held invalid
-// UTF-8 (replaced with U+FFFD) so far. Columns without any are left out.
-func (r *Rows) InvalidUTF8() map[string]int64 {
-	out := map[string]int64{}
-	for i, n := range r.invalid {
-		if n > 0 {
-			out[r.schema.Columns[i].Name] += n
-		}
-	}
-	return out
-}
-
-// Warnings describes data problems seen so far, for the run report.
-func (r *Rows) Warnings() []string {
-	var out []string
-	for i, n := range r.invalid {
-		if n > 0 {
-			out = append(out, fmt.Sprintf("column %q: %d text values with invalid UTF-8 (replaced with U+FFFD)", r.schema.Columns[i].Name, n))
-		}
-	}
-	return out
-}
-
 // Next advances to the next row.
 func (r *Rows) Next() bool {
 	if r.pending {
