@@ -157,7 +157,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 	case source.NullError:
 		r.nullErr = true
 	default:
-		return "", nil, fmt.Errorf("sqlite source: unknown NULL cursor policy %q (want include, skip or error)", nulls)
+		return "", nil, fmt.Errorf("sqlite source: %w: unknown NULL cursor policy %q (want include, skip or error)", source.ErrQuery, nulls)
 	}
 	col := quoteIdent(f.Column)
 	var args []any
@@ -165,7 +165,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 	if f.Min.Kind != record.Null {
 		arg, err := r.bindMin(f.Min)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlite source: incremental cursor %q: %w", f.Column, err)
+			return "", nil, fmt.Errorf("sqlite source: %w: incremental cursor %q: %w", source.ErrQuery, f.Column, err)
 		}
 		args = append(args, arg)
 		cond = col + " >= ?"
