@@ -61,8 +61,8 @@
 // the UTC day before Min ("YYYY-MM-DD", a prefix that sorts before every
 // timestamp of that day in any ISO layout or offset up to ±24h), so SQLite
 // returns a superset, and then drops rows whose parsed cursor is before Min
-// exactly (µs, offsets applied; a timestamp without offset is taken as
-// UTC). The assumption that remains: cursor values are ISO 8601 text (not
+// exactly (Min truncated to µs, offsets applied; a timestamp without
+// offset is taken as UTC). The assumption that remains: cursor values are ISO 8601 text (not
 // numbers, not "04/11/2025"); unparsable text cursors at or after that day
 // are kept.
 package sqlite

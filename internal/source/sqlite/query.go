@@ -183,7 +183,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 
 // bindMin returns the cursor value in SQLite's storage form. For
 // timestamps it returns the UTC day before Min (a text lower bound that
-// holds in any ISO 8601 layout) and arms the exact check in Go.
+// holds in any ISO 8601 layout) and arms the exact check in Go, at µs.
 func (r *Rows) bindMin(v record.Value) (any, error) {
 	switch v.Kind {
 	case record.Int:
@@ -211,7 +211,9 @@ func (r *Rows) bindMin(v record.Value) (any, error) {
 		if v.S != "" {
 			return v.S, nil
 		}
-		min := v.T.UTC()
+		// Truncated to µs, as PostgreSQL binds it: a Min between two
+		// microseconds counts as the earlier one.
+		min := v.T.UTC().Truncate(time.Microsecond)
 		r.minTime = &min
 		return min.AddDate(0, 0, -1).Format(record.DateLayout), nil
 	}
