@@ -1,6 +1,7 @@
 // Package postgres is the PostgreSQL/PostGIS driver of package source,
 // built on github.com/jackc/pgx/v5 (the only package of the program that
-// imports pgx).
+// imports pgx; the test helper package testsvc uses it to set up test
+// databases).
 //
 // # Reading
 //
@@ -13,7 +14,7 @@
 // values are decoded from the raw wire bytes into a reused record.Row
 // without boxing them in interfaces.
 //
-// # Value mapping (DESIGN.md §7)
+// # Value mapping
 //
 //	int2, int4, int8                 Int          binary
 //	float4, float8                   Float        binary (float4 as its shortest decimal)

@@ -284,9 +284,6 @@ func (r *Rows) Row() record.Row { return r.row }
 // Err returns the error that ended iteration, if any.
 func (r *Rows) Err() error { return r.err }
 
-// Count returns the number of rows returned so far.
-func (r *Rows) Count() int64 { return r.n }
-
 // Next advances to the next row.
 func (r *Rows) Next() bool {
 	if r.done {

@@ -1,6 +1,6 @@
 // Package sqlite is the SQLite driver of package source, built on
-// github.com/mattn/go-sqlite3 (imported only here and by the SQLite format
-// writer).
+// github.com/mattn/go-sqlite3 (which the SQLite writers of packages format
+// and format/snapshot use too).
 //
 // The database file is opened read-only (file:<path>?mode=ro); a missing
 // file is an error wrapping source.ErrUnreachable and is never created.
