@@ -358,9 +358,17 @@ func TestStaleClaimIsTakenOver(t *testing.T) {
 	if keys, _ := st.List(ctx, ""); len(keys) != 0 {
 		t.Errorf("claims visible in List: %v", keys)
 	}
-	time.Sleep(3 * time.Second)
-	if err := st.Put(ctx, "x_1.csv", writeFile(t, st, "b"), true); err != nil {
-		t.Fatalf("put after the claim went stale: %v", err)
+	// Poll until the claim is stale (2 s): until then the key stays taken.
+	p := writeFile(t, st, "b")
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		err := st.Put(ctx, "x_1.csv", p, true)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrExists) || time.Now().After(deadline) {
+			t.Fatalf("put after the claim went stale: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if keys, _ := st.List(ctx, ""); len(keys) != 1 || keys[0] != "x_1.csv" {
 		t.Errorf("List = %v", keys)
