@@ -18,18 +18,29 @@ type Source interface {
 }
 
 // Rows streams the result of a query. It is not safe for concurrent use.
+//
+// An error of the query may come from Query itself or, when the driver
+// only meets it while reading (a NULL cursor under NullError, an error the
+// database raises for a later row), from Err after Next returned false.
 type Rows interface {
-	// Schema describes the columns; valid before the first Next.
+	// Schema describes the columns; valid before the first Next, also
+	// for an empty result.
 	Schema() *record.Schema
 	// Next advances to the next row and reports whether there is one.
+	// After it returned false it keeps returning false.
 	Next() bool
-	// Row returns the current row. The slice and the byte slices inside
-	// it are reused by the next call to Next.
+	// Row returns the current row, one value per Schema column; calling
+	// it again without Next returns the same row. The slice and the byte
+	// slices inside it are reused by the next call to Next: a caller that
+	// keeps a row clones it (record.Row.Clone). The caller may modify the
+	// row in place; Next overwrites every value.
 	Row() record.Row
-	// Err returns the error that ended iteration, if any.
+	// Err returns the error that ended iteration, if any: nil when the
+	// rows were read to the end or Close ended them early.
 	Err() error
-	// Close ends the query early and releases its resources. It is safe
-	// to call more than once.
+	// Close ends the query early and releases its resources without
+	// reading the rest of the result. It is safe to call more than once,
+	// and after Next returned false.
 	Close()
 }
 
@@ -64,5 +75,11 @@ type Filter struct {
 var ErrUnreachable = errors.New("source unreachable")
 
 // ErrQuery wraps errors caused by the query itself (syntax, missing table,
-// permissions): retrying will not help.
+// permissions, an invalid incremental Filter, a NULL cursor under
+// NullError): retrying will not help.
 var ErrQuery = errors.New("query failed")
+
+// IsPermanent reports whether err is a source failure that running the
+// same query again cannot fix: one wrapping ErrQuery. Unreachable
+// databases, context errors and other failures are not permanent.
+func IsPermanent(err error) bool { return errors.Is(err, ErrQuery) }

@@ -35,8 +35,34 @@ type Store interface {
 	Close() error
 }
 
-// ErrNotFound is returned by Open for a missing key.
+// ErrNotFound is returned by Open for a missing key. It is not permanent:
+// the key may appear later, and callers decide what a missing key means.
 var ErrNotFound = errors.New("object not found")
 
 // ErrExists is returned by an exclusive Put when the key is taken.
 var ErrExists = errors.New("object already exists")
+
+// ErrPermanent marks errors that retrying the same operation cannot fix:
+// access denied, bad credentials, a missing or invalid bucket, an invalid
+// key or URL, missing configuration. Each Store translates its own
+// failures at its edge; callers test with IsPermanent and do not retry.
+var ErrPermanent = errors.New("permanent storage error")
+
+// IsPermanent reports whether err wraps ErrPermanent, that is, whether
+// retrying the operation that returned it is pointless. It is false for
+// nil, ErrNotFound, ErrExists, context errors and network failures.
+func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+
+// Permanent returns err marked as permanent: its message is err's and it
+// wraps both err and ErrPermanent. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }

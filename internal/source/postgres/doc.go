@@ -1,6 +1,7 @@
 // Package postgres is the PostgreSQL/PostGIS driver of package source,
 // built on github.com/jackc/pgx/v5 (the only package of the program that
-// imports pgx).
+// imports pgx; the test helper package testsvc uses it to set up test
+// databases).
 //
 // # Reading
 //

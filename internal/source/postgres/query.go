@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,7 +98,7 @@ func (s *Source) start(ctx context.Context, conn *pgx.Conn, stmt *sqlInfo, param
 		}
 		v, format, err := encodeParam(conn.TypeMap(), sd.ParamOIDs[0], param)
 		if err != nil {
-			return nil, fmt.Errorf("postgres source: incremental cursor %q: %w", filter.Column, err)
+			return nil, fmt.Errorf("postgres source: %w: incremental cursor %q: %w", source.ErrQuery, filter.Column, err)
 		}
 		values, paramFormats = [][]byte{v}, []int16{format}
 	} else if len(sd.ParamOIDs) != 0 {
@@ -128,7 +127,7 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 		return &sqlInfo{sent: q, user: q}, nil, nil
 	}
 	if f.Column == "" {
-		return nil, nil, errors.New("postgres source: incremental filter without a cursor column")
+		return nil, nil, fmt.Errorf("postgres source: %w: incremental filter without a cursor column", source.ErrQuery)
 	}
 	col, err := quoteIdent(f.Column)
 	if err != nil {
@@ -139,14 +138,14 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 		nulls = source.NullInclude
 	}
 	if nulls != source.NullInclude && nulls != source.NullSkip && nulls != source.NullError {
-		return nil, nil, fmt.Errorf("postgres source: unknown NULL cursor policy %q (want include, skip or error)", nulls)
+		return nil, nil, fmt.Errorf("postgres source: %w: unknown NULL cursor policy %q (want include, skip or error)", source.ErrQuery, nulls)
 	}
 	var cond string
 	var param *record.Value
 	if f.Min.Kind != record.Null {
 		cast, err := castFor(f.Min.Kind)
 		if err != nil {
-			return nil, nil, fmt.Errorf("postgres source: incremental cursor %q: %w", f.Column, err)
+			return nil, nil, fmt.Errorf("postgres source: %w: incremental cursor %q: %w", source.ErrQuery, f.Column, err)
 		}
 		cond = col + " >= $1::" + cast
 		if nulls != source.NullSkip {
@@ -284,9 +283,6 @@ func (r *Rows) Row() record.Row { return r.row }
 
 // Err returns the error that ended iteration, if any.
 func (r *Rows) Err() error { return r.err }
-
-// Count returns the number of rows returned so far.
-func (r *Rows) Count() int64 { return r.n }
 
 // Next advances to the next row.
 func (r *Rows) Next() bool {

@@ -1,6 +1,6 @@
 // Package sqlite is the SQLite driver of package source, built on
-// github.com/mattn/go-sqlite3 (imported only here and by the SQLite format
-// writer).
+// github.com/mattn/go-sqlite3 (which the SQLite writers of packages format
+// and format/snapshot use too).
 //
 // The database file is opened read-only (file:<path>?mode=ro); a missing
 // file is an error wrapping source.ErrUnreachable and is never created.
@@ -42,8 +42,10 @@
 // "+"col"", a no-op expression that keeps the value and its storage class
 // but has no declared type.
 //
-// Invalid UTF-8 in text is replaced with U+FFFD; Rows.InvalidUTF8 reports
-// the count per column and a warning is logged when the query ends.
+// Invalid UTF-8 in text is replaced with U+FFFD. When the query ends, one
+// warning per affected column, with the number of values replaced, goes to
+// the Source's log; the rows themselves carry only valid UTF-8, so the
+// replacement does not show up in the run report.
 //
 // # Incremental filter
 //
@@ -59,8 +61,8 @@
 // the UTC day before Min ("YYYY-MM-DD", a prefix that sorts before every
 // timestamp of that day in any ISO layout or offset up to ±24h), so SQLite
 // returns a superset, and then drops rows whose parsed cursor is before Min
-// exactly (µs, offsets applied; a timestamp without offset is taken as
-// UTC). The assumption that remains: cursor values are ISO 8601 text (not
+// exactly (Min truncated to µs, offsets applied; a timestamp without
+// offset is taken as UTC). The assumption that remains: cursor values are ISO 8601 text (not
 // numbers, not "04/11/2025"); unparsable text cursors at or after that day
 // are kept.
 package sqlite

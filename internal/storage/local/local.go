@@ -62,7 +62,7 @@ func (s *Store) WorkDir() string { return filepath.Join(s.root, tmpDir) }
 func (s *Store) path(key string) (string, error) {
 	clean := path.Clean("/" + key)[1:]
 	if clean == "" || clean != key || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("invalid storage key %q", key)
+		return "", storage.Permanent(fmt.Errorf("invalid storage key %q", key))
 	}
 	return filepath.Join(s.root, filepath.FromSlash(clean)), nil
 }

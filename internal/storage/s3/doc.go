@@ -50,7 +50,11 @@
 //
 // Errors are wrapped with %w: storage.ErrNotFound for a missing key,
 // storage.ErrExists for a lost exclusive Put, and minio.ErrorResponse
-// underneath for everything the server said. IsPermanent tells errors that
-// no retry can fix (access denied, bad credentials, missing or invalid
-// bucket, invalid keys and URLs) from transient ones.
+// underneath for everything the server said. Errors no retry can fix wrap
+// storage.ErrPermanent (test with storage.IsPermanent): the S3 codes
+// AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, NoSuchBucket,
+// InvalidBucketName and the others in permanentCodes, an invalid key, URL
+// or endpoint, and missing credentials. A missing key, a lost exclusive
+// Put, an unreachable endpoint, timeouts and server errors are not
+// permanent. Messages never contain the secret key.
 package s3

@@ -9,43 +9,35 @@ import (
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
-// permanentCodes are S3 error codes that no retry fixes.
+// permanentCodes are S3 error codes that no retry fixes: the request is
+// refused for who sent it (credentials, permissions, account), where it
+// went (bucket) or what it asked for (object name, argument, size).
 var permanentCodes = map[string]bool{
-	"AccessDenied":            true,
-	"AllAccessDisabled":       true,
-	"InvalidAccessKeyId":      true,
-	"SignatureDoesNotMatch":   true,
-	"NoSuchBucket":            true,
-	"InvalidBucketName":       true,
-	"InvalidObjectName":       true,
-	"AccountProblem":          true,
-	"InvalidArgument":         true,
-	"XMinioInvalidObjectName": true,
+	"AccessDenied":                 true,
+	"AllAccessDisabled":            true,
+	"AccountProblem":               true,
+	"InvalidAccessKeyId":           true,
+	"SignatureDoesNotMatch":        true,
+	"InvalidToken":                 true,
+	"AuthorizationHeaderMalformed": true,
+	"NoSuchBucket":                 true,
+	"InvalidBucketName":            true,
+	"InvalidObjectName":            true,
+	"XMinioInvalidObjectName":      true,
+	"KeyTooLongError":              true,
+	"EntityTooLarge":               true,
+	"InvalidArgument":              true,
 }
 
-// IsPermanent reports whether err, from this package, is one a retry
-// cannot fix: access denied, bad credentials, a missing or invalid
-// bucket, an invalid key or URL, or missing credentials. Queue handlers
-// use it to skip retries. storage.ErrExists and storage.ErrNotFound are
-// not permanent by this test; callers decide what they mean.
-func IsPermanent(err error) bool {
-	if err == nil {
-		return false
-	}
-	var p *permanentError
-	if errors.As(err, &p) {
-		return true
-	}
-	return permanentCodes[code(err)]
-}
+// isPermanent reports whether err, as the server or minio-go reported it,
+// is one a retry cannot fix. wrap uses it to mark errors with
+// storage.ErrPermanent at the package edge; callers use
+// storage.IsPermanent.
+func isPermanent(err error) bool { return permanentCodes[code(err)] }
 
-// permanentError marks errors of configuration or input.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-func permanent(err error) error { return &permanentError{err} }
+// permanent marks an error of configuration or input (a bad URL, missing
+// credentials, an invalid key) as storage.ErrPermanent.
+func permanent(err error) error { return storage.Permanent(err) }
 
 // code returns the S3 error code in err's chain, or "" if the server
 // said nothing (network errors, local errors, nil).
@@ -61,13 +53,15 @@ func code(err error) string {
 }
 
 // opError is an error of one store operation. Its message never contains
-// the secret key; it unwraps to storage.ErrNotFound for a missing key and
-// always to the underlying error.
+// the secret key; it unwraps to storage.ErrNotFound for a missing key,
+// storage.ErrExists for a lost conditional write, storage.ErrPermanent for
+// the codes in permanentCodes, and always to the underlying error.
 type opError struct {
-	op     string
-	kind   error
-	err    error
-	secret string
+	op        string
+	kind      error
+	err       error
+	secret    string
+	permanent bool
 }
 
 func (e *opError) Error() string {
@@ -82,15 +76,20 @@ func (e *opError) Error() string {
 }
 
 func (e *opError) Unwrap() []error {
+	var errs []error
 	if e.kind != nil {
-		return []error{e.kind, e.err}
+		errs = append(errs, e.kind)
 	}
-	return []error{e.err}
+	errs = append(errs, e.err)
+	if e.permanent {
+		errs = append(errs, storage.ErrPermanent)
+	}
+	return errs
 }
 
 // wrap translates err, from operation op, at the package edge.
 func (s *Store) wrap(op string, err error) error {
-	e := &opError{op: op, err: err, secret: s.secret}
+	e := &opError{op: op, err: err, secret: s.secret, permanent: isPermanent(err)}
 	switch code(err) {
 	case "NoSuchKey", "NotFound":
 		e.kind = storage.ErrNotFound

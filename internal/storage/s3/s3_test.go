@@ -32,6 +32,9 @@ func open(t *testing.T) *s3.Store {
 }
 
 func TestConformance(t *testing.T) {
+	// Check for the server here: the suite opens stores inside its
+	// subtests, which would all skip and leave this test passing.
+	testsvc.S3Service(t)
 	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t) })
 }
 
@@ -69,7 +72,7 @@ func TestParseURL(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("ParseURL(%q) error shows the secret: %v", bad, err)
 		}
-		if !s3.IsPermanent(err) {
+		if !storage.IsPermanent(err) {
 			t.Errorf("ParseURL(%q) error is not permanent: %v", bad, err)
 		}
 	}
@@ -87,7 +90,7 @@ func TestCredentialsMissing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") || !strings.Contains(err.Error(), "MINIO_ROOT_USER") {
 		t.Fatalf("Open without credentials: %v", err)
 	}
-	if !s3.IsPermanent(err) {
+	if !storage.IsPermanent(err) {
 		t.Errorf("missing credentials not permanent: %v", err)
 	}
 	t.Setenv("MINIO_ROOT_USER", "someone")
@@ -115,28 +118,82 @@ func TestUnreachableEndpointNamesIt(t *testing.T) {
 	if strings.Contains(msg, secret) {
 		t.Errorf("error shows the secret: %v", err)
 	}
-	if s3.IsPermanent(err) {
+	if storage.IsPermanent(err) {
 		t.Errorf("unreachable endpoint reported permanent: %v", err)
 	}
 }
 
-func TestWrongSecretNeverShown(t *testing.T) {
+func TestWrongCredentialsArePermanent(t *testing.T) {
 	u := testsvc.S3(t)
-	const secret = "wrong-secret-value-0123456789"
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-	_, err := s3.Open(context.Background(), u, nil)
-	if err == nil {
-		t.Fatal("Open with a wrong secret succeeded")
-	}
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("error shows the secret: %v", err)
-	}
-	if !s3.IsPermanent(err) {
-		t.Errorf("bad credentials not permanent: %v", err)
-	}
 	srv := testsvc.S3Service(t)
-	if !strings.Contains(err.Error(), srv.Endpoint) {
-		t.Errorf("error does not name the endpoint: %v", err)
+	const secret = "wrong-secret-value-0123456789"
+	for _, c := range []struct {
+		name, id, secret string
+	}{
+		{"wrong secret", srv.AccessKey, secret},    // SignatureDoesNotMatch
+		{"unknown key id", "nosuchuser42", secret}, // InvalidAccessKeyId
+	} {
+		t.Setenv("AWS_ACCESS_KEY_ID", c.id)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", c.secret)
+		_, err := s3.Open(context.Background(), u, nil)
+		t.Logf("%s: %v", c.name, err)
+		if err == nil {
+			t.Fatalf("%s: Open succeeded", c.name)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: error shows the secret: %v", c.name, err)
+		}
+		if !storage.IsPermanent(err) {
+			t.Errorf("%s: error is not permanent: %v", c.name, err)
+		}
+		if !strings.Contains(err.Error(), srv.Endpoint) {
+			t.Errorf("%s: error does not name the endpoint: %v", c.name, err)
+		}
+	}
+}
+
+// TestMissingBucketIsPermanent removes the bucket under an open store: every
+// operation then fails with NoSuchBucket, which no retry fixes, and which is
+// not a missing key.
+func TestMissingBucketIsPermanent(t *testing.T) {
+	testsvc.S3(t) // credentials
+	srv := testsvc.S3Service(t)
+	bucket := strings.ReplaceAll(testsvc.RandomName("cs-gone-"), "_", "-")
+	ctx := context.Background()
+	st, err := s3.Open(ctx, srv.URL(bucket, "p"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.RemoveBucketForTest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]func() error{
+		"PutBytes": func() error { return st.PutBytes(ctx, "a.json", []byte("{}")) },
+		"Put":      func() error { return st.Put(ctx, "a.csv", writeFile(t, st, "a"), false) },
+		"exclusive Put": func() error {
+			return st.Put(ctx, "b.csv", writeFile(t, st, "b"), true)
+		},
+		"Open": func() error {
+			rc, err := st.Open(ctx, "a.json")
+			if err == nil {
+				rc.Close()
+			}
+			return err
+		},
+		"List":   func() error { _, err := st.List(ctx, ""); return err },
+		"Link":   func() error { return st.Link(ctx, "a.json", "a_1.json") },
+		"Delete": func() error { return st.Delete(ctx, "a.json") },
+	}
+	for name, op := range ops {
+		err := op()
+		t.Logf("%s: %v", name, err)
+		if !storage.IsPermanent(err) {
+			t.Errorf("%s on a missing bucket: %v, want a permanent error", name, err)
+		}
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) {
+			t.Errorf("%s on a missing bucket: %v wraps ErrNotFound or ErrExists", name, err)
+		}
 	}
 }
 
@@ -301,9 +358,17 @@ func TestStaleClaimIsTakenOver(t *testing.T) {
 	if keys, _ := st.List(ctx, ""); len(keys) != 0 {
 		t.Errorf("claims visible in List: %v", keys)
 	}
-	time.Sleep(3 * time.Second)
-	if err := st.Put(ctx, "x_1.csv", writeFile(t, st, "b"), true); err != nil {
-		t.Fatalf("put after the claim went stale: %v", err)
+	// Poll until the claim is stale (2 s): until then the key stays taken.
+	p := writeFile(t, st, "b")
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		err := st.Put(ctx, "x_1.csv", p, true)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrExists) || time.Now().After(deadline) {
+			t.Fatalf("put after the claim went stale: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if keys, _ := st.List(ctx, ""); len(keys) != 1 || keys[0] != "x_1.csv" {
 		t.Errorf("List = %v", keys)
@@ -378,16 +443,5 @@ func TestCloseRemovesWorkDir(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("work dir still there: %v", err)
-	}
-}
-
-func TestIsPermanent(t *testing.T) {
-	if s3.IsPermanent(nil) || s3.IsPermanent(errors.New("x")) || s3.IsPermanent(context.DeadlineExceeded) {
-		t.Error("plain errors reported permanent")
-	}
-	st := open(t)
-	err := st.PutBytes(context.Background(), "../x", nil)
-	if err == nil || !s3.IsPermanent(err) {
-		t.Errorf("invalid key: %v", err)
 	}
 }

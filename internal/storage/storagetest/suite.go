@@ -14,7 +14,10 @@ import (
 )
 
 // Run runs the conformance suite against stores made by open; each call
-// must return an empty, isolated store.
+// must return an empty, isolated store. Run calls open inside its
+// subtests, so a test whose store needs a service must check for it
+// before calling Run: otherwise every subtest skips and the test passes
+// without checking anything.
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	ctx := context.Background()
 	tmpFile := func(t *testing.T, s storage.Store, content string) string {
@@ -148,11 +151,35 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 			t.Errorf("open deleted: %v", err)
 		}
 	})
+	t.Run("MissingKeyIsNotPermanent", func(t *testing.T) {
+		s := open(t)
+		for _, key := range []string{"nope.csv", "no/such/dir/x.json"} {
+			rc, err := s.Open(ctx, key)
+			if err == nil {
+				rc.Close()
+				t.Fatalf("open missing %s succeeded", key)
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("open missing %s: %v, want ErrNotFound", key, err)
+			}
+			if storage.IsPermanent(err) {
+				t.Errorf("open missing %s: %v is permanent; a missing key may appear later", key, err)
+			}
+		}
+	})
 	t.Run("RejectsEscapingKeys", func(t *testing.T) {
 		s := open(t)
-		for _, k := range []string{"../evil", "a/../../evil", "/abs", ""} {
-			if err := s.PutBytes(ctx, k, []byte("x")); err == nil {
+		for _, k := range []string{"../evil", "a/../../evil", "/abs", "a//b", ""} {
+			err := s.PutBytes(ctx, k, []byte("x"))
+			if err == nil {
 				t.Errorf("PutBytes(%q) succeeded", k)
+				continue
+			}
+			if !storage.IsPermanent(err) {
+				t.Errorf("PutBytes(%q): %v is not permanent", k, err)
+			}
+			if _, err := s.Open(ctx, k); !storage.IsPermanent(err) || errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("Open(%q): %v, want a permanent error that is not ErrNotFound", k, err)
 			}
 		}
 	})
