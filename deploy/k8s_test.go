@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/queue"
 )
 
 const (
@@ -832,7 +833,9 @@ func (r *rendered) checkScaledObject(t *testing.T, name string, so *scaledObject
 		}
 	}
 	for _, q := range []string{"export", "extract"} {
-		if l := "asynq:{" + q + "}:pending"; !lists[l] {
+		// asynq's pending list of the deployment's queue (queue names
+		// carry state.prefix).
+		if l := "asynq:{" + queue.QueueName(cfg.State.Prefix, q) + "}:pending"; !lists[l] {
 			t.Errorf("%s: no trigger on %s", where, l)
 		}
 		if cfg.Worker.Queues[q] < 1 {

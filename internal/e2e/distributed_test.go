@@ -21,6 +21,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/queue"
 	"github.com/countydatasync/countysync/internal/storage/s3"
 	"github.com/countydatasync/countysync/internal/testsvc"
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
@@ -255,7 +257,7 @@ func TestWorkerKilledDuringExport(t *testing.T) {
 	defer insp.Close()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		active, _ := insp.ListActiveTasks("export")
+		active, _ := insp.ListActiveTasks(queueName(t, cfg, "export"))
 		if len(active) > 0 {
 			break
 		}
@@ -324,14 +326,14 @@ func TestWorkerKilledDuringExport(t *testing.T) {
 	// A duplicated export task (asynq delivers at least once) is a no-op.
 	client := asynq.NewClient(opt)
 	defer client.Close()
-	dup := asynq.NewTask("export", exportPayload(t, jobID, rep), asynq.Queue("export"))
+	dup := asynq.NewTask("export", exportPayload(t, jobID, rep), asynq.Queue(queueName(t, cfg, "export")))
 	if _, err := client.Enqueue(dup); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(time.Minute)
 	for {
-		q, err := insp.GetQueueInfo("export")
-		p, _ := insp.GetQueueInfo("publish")
+		q, err := insp.GetQueueInfo(queueName(t, cfg, "export"))
+		p, _ := insp.GetQueueInfo(queueName(t, cfg, "publish"))
 		if err == nil && q.Pending+q.Active+q.Retry == 0 && (p == nil || p.Pending+p.Active+p.Retry == 0) {
 			break
 		}
@@ -371,4 +373,15 @@ func exportPayload(t *testing.T, jobID string, rep map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// queueName is the asynq queue of task type typ in the deployment of the
+// config file cfg (queue names carry state.prefix).
+func queueName(t *testing.T, cfg, typ string) string {
+	t.Helper()
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return queue.QueueName(c.State.Prefix, typ)
 }

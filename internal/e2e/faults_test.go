@@ -57,7 +57,7 @@ func startParcelsJob(t *testing.T, cfg, redisURL, queue string) string {
 	}
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
-	activeWait(t, insp, queue)
+	activeWait(t, insp, queueName(t, cfg, queue))
 	return strings.TrimSpace(out)
 }
 
@@ -88,7 +88,7 @@ func TestWorkerKilledDuringExtractAndPublish(t *testing.T) {
 			t.Fatalf("enqueue: %s", errOut)
 		}
 		jobID := strings.TrimSpace(out)
-		activeWait(t, insp, queue)
+		activeWait(t, insp, queueName(t, cfg, queue))
 		victim.cmd.Process.Kill()
 		<-victim.done
 		t.Logf("killed the worker during %s of %s", queue, jobID)
@@ -127,7 +127,7 @@ func TestRedisRestartedMidJob(t *testing.T) {
 	jobID := strings.TrimSpace(out)
 	opt, _ := asynq.ParseRedisURI(redisURL)
 	insp := asynq.NewInspector(opt)
-	activeWait(t, insp, "export")
+	activeWait(t, insp, queueName(t, cfg, "export"))
 	insp.Close()
 	redis.kill()
 	time.Sleep(2 * time.Second)

@@ -109,7 +109,7 @@ func TestLoad(t *testing.T) {
 	defer insp.Close()
 	jobID := rep["job_id"].(string)
 	for _, q := range []string{"extract", "export", "publish"} {
-		archived, _ := insp.ListArchivedTasks(q, asynq.PageSize(1000))
+		archived, _ := insp.ListArchivedTasks(queueName(t, cfg, q), asynq.PageSize(1000))
 		for _, task := range archived {
 			if strings.HasPrefix(task.ID, jobID+":") { // tasks of other tests' jobs may share the database
 				t.Errorf("queue %s archived task %s: %s", q, task.ID, task.LastErr)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
+	"github.com/countydatasync/countysync/internal/storage"
 )
 
 // ErrPermanent marks failures that running the same step again cannot fix:
@@ -16,10 +17,11 @@ var ErrPermanent = errors.New("permanent failure")
 
 // IsPermanent reports whether err is a failure that running the step again
 // cannot fix: the steps' own (ErrPermanent) and those the edges classify
-// as permanent (a query the database rejects, a watermark another run
-// moved). Queue workers do not retry them.
+// as permanent (a query the database rejects, storage that denies access
+// or has no bucket, a watermark another run moved). Queue workers do not
+// retry them.
 func IsPermanent(err error) bool {
-	return errors.Is(err, ErrPermanent) || errors.Is(err, source.ErrQuery) || state.IsPermanent(err)
+	return errors.Is(err, ErrPermanent) || source.IsPermanent(err) || storage.IsPermanent(err) || state.IsPermanent(err)
 }
 
 // permanent marks err as permanent without changing its text.

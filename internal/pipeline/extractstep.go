@@ -23,7 +23,7 @@ func Extract(ctx context.Context, env *Env, job Job, dataset string) (Next, erro
 	if err != nil {
 		return Next{}, err
 	}
-	if err := s.checkRunning(); err != nil {
+	if done, err := s.finished(ctx); err != nil || done {
 		return Next{}, err
 	}
 	fan, err := readFanIn(ctx, env.Jobs, job.ID, dataset, s.formats)

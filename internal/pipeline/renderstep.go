@@ -35,7 +35,7 @@ func Render(ctx context.Context, env *Env, job Job, dataset, format string) (Nex
 	if !slices.Contains(s.formats, format) {
 		return Next{}, permanent(fmt.Errorf("dataset %s: %s is not one of the job's formats (%s)", dataset, format, strings.Join(s.formats, ", ")))
 	}
-	if err := s.checkRunning(); err != nil {
+	if done, err := s.finished(ctx); err != nil || done {
 		return Next{}, err
 	}
 	fan, err := readFanIn(ctx, env.Jobs, job.ID, dataset, s.formats)

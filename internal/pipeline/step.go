@@ -59,7 +59,10 @@ func openStep(ctx context.Context, env *Env, job Job, dataset string) (*datasetS
 	}
 	d := env.Config.Dataset(dataset)
 	if d == nil {
-		return nil, permanent(fmt.Errorf("dataset %s is not in this config (%s)", dataset, env.Config.Path))
+		// Not permanent: during a config rollout another worker (or this
+		// one, restarted) may know the dataset. Once the retries are spent
+		// the dataset fails with this message.
+		return nil, fmt.Errorf("dataset %s is not in this worker's config (%s): deploy the config that has it to every worker", dataset, env.Config.Path)
 	}
 	s := &datasetStep{env: env, job: job, rec: rec, d: d, opts: rec.Options,
 		log: env.Log.With("job_id", job.ID, "dataset", dataset)}
@@ -72,13 +75,23 @@ func openStep(ctx context.Context, env *Env, job Job, dataset string) (*datasetS
 	return s, nil
 }
 
-// checkRunning refuses to start work for a job that has ended (a task
-// left over from it): it must take no lock.
-func (s *datasetStep) checkRunning() error {
-	if s.rec.Ended() {
-		return permanent(fmt.Errorf("dataset %s: job %s has already ended (%s): nothing to do", s.d.Name, s.job.ID, s.rec.Status))
+// finished reports whether the dataset has a result in the job (it was
+// published, or failed): then a step left over from it (a sibling render
+// of a failed dataset, a duplicate) has nothing to do and takes no lock.
+// A job that ended without the dataset's result cannot be, and is refused.
+func (s *datasetStep) finished(ctx context.Context) (bool, error) {
+	done, err := results(ctx, s.env.Jobs, s.job.ID)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	if r := done[s.d.Name]; r != nil {
+		s.log.Info("nothing to do: the dataset has finished in this job", "success", r.Success)
+		return true, nil
+	}
+	if s.rec.Ended() {
+		return false, permanent(fmt.Errorf("dataset %s: job %s has already ended (%s)", s.d.Name, s.job.ID, s.rec.Status))
+	}
+	return false, nil
 }
 
 // next returns what the dataset's fan-in makes due.

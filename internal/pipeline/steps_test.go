@@ -241,8 +241,9 @@ func TestStepsFailRemovesFilesOnlyBeforeLinking(t *testing.T) {
 	})
 }
 
-// Steps of a job whose record is gone (orphaned tasks) and steps of a job
-// that has ended fail permanently and take no lock.
+// Steps of a job whose record is gone (orphaned tasks) fail permanently;
+// steps left over for a dataset that has finished do nothing. Neither
+// takes a lock.
 func TestStepsOrphansFailFast(t *testing.T) {
 	eachJobStore(t, func(t *testing.T, jobs func(*testing.T) state.Jobs) {
 		env := stepEnv(t, jobs(t))
@@ -256,11 +257,11 @@ func TestStepsOrphansFailFast(t *testing.T) {
 		if err := pipeline.Publish(ctx, env, job, "permits"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pipeline.Extract(ctx, env, job, "permits"); !pipeline.IsPermanent(err) {
-			t.Fatalf("extract of an ended job: %v", err)
+		if next, err := pipeline.Extract(ctx, env, job, "permits"); err != nil || next.Publish || len(next.Render) > 0 {
+			t.Fatalf("extract of a finished dataset: %+v, %v; want nothing to do", next, err)
 		}
-		if _, err := pipeline.Render(ctx, env, job, "permits", "csv"); !pipeline.IsPermanent(err) {
-			t.Fatalf("render of an ended job: %v", err)
+		if next, err := pipeline.Render(ctx, env, job, "permits", "csv"); err != nil || next.Publish || len(next.Render) > 0 {
+			t.Fatalf("render of a finished dataset: %+v, %v; want nothing to do", next, err)
 		}
 		// Neither took the lock: another run gets it at once.
 		l, err := env.State.Lock(ctx, "permits", "next-run", 0)

@@ -36,10 +36,10 @@ func (h *Handlers) HandleExtract(ctx context.Context, t *asynq.Task) error {
 		return classify(err)
 	}
 	if next.Publish {
-		return h.enqueue(ctx, publishTask(job.ID, p.GetDataset()))
+		return h.enqueue(ctx, h.tasks().publish(job.ID, p.GetDataset()))
 	}
 	for _, f := range next.Render {
-		if err := h.enqueue(ctx, exportTask(job.ID, p.GetDataset(), f)); err != nil {
+		if err := h.enqueue(ctx, h.tasks().export(job.ID, p.GetDataset(), f)); err != nil {
 			return err
 		}
 	}
@@ -59,7 +59,7 @@ func (h *Handlers) HandleExport(ctx context.Context, t *asynq.Task) error {
 		return classify(err)
 	}
 	if next.Publish {
-		return h.enqueue(ctx, publishTask(job.ID, p.GetDataset()))
+		return h.enqueue(ctx, h.tasks().publish(job.ID, p.GetDataset()))
 	}
 	return nil // the other formats' tasks exist: the last one enqueues publish
 }
@@ -84,8 +84,20 @@ func (h *Handlers) Fail(ctx context.Context, t *asynq.Task, cause error) {
 	if err != nil {
 		return
 	}
-	pipeline.Fail(ctx, h.Env, job, p.GetDataset(), cause)
+	pipeline.Fail(ctx, h.Env, job, p.GetDataset(), withoutSkipRetry(cause))
 }
+
+// withoutSkipRetry returns the error classify marked, for the report.
+func withoutSkipRetry(err error) error {
+	if m, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := m.Unwrap(); len(errs) == 2 && errs[1] == asynq.SkipRetry {
+			return errs[0]
+		}
+	}
+	return err
+}
+
+func (h *Handlers) tasks() taskMaker { return taskMaker{prefix: h.Env.Config.State.Prefix} }
 
 // enqueue adds a task, treating "already there" as success: the id is
 // deterministic, so the task is the same.

@@ -19,6 +19,7 @@ import (
 	"github.com/countydatasync/countysync/internal/demo"
 	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/storage"
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
@@ -252,11 +253,15 @@ type faultyStore struct {
 	storage.Store
 	match func(key string) bool
 	armed atomic.Int32
+	err   error // errInjected if nil
 }
 
 func (s *faultyStore) Put(ctx context.Context, key, path string, exclusive bool) error {
 	if s.match(key) && s.armed.Add(-1) >= 0 {
 		os.Remove(path)
+		if s.err != nil {
+			return s.err
+		}
 		return errInjected
 	}
 	return s.Store.Put(ctx, key, path, exclusive)
@@ -264,7 +269,7 @@ func (s *faultyStore) Put(ctx context.Context, key, path string, exclusive bool)
 
 // A transient failure (storage refusing two uploads) is retried and the
 // job succeeds; storage that refuses for good (access denied) fails the
-// dataset without retries.
+// dataset at once, without retries.
 func TestHandlersRetryTransientNotPermanent(t *testing.T) {
 	env := demoEnv(t, "")
 	fs := &faultyStore{Store: env.Store, match: func(key string) bool {
@@ -277,6 +282,15 @@ func TestHandlersRetryTransientNotPermanent(t *testing.T) {
 	if !rep.Success || len(q.failures) != 2 || len(q.archived) != 0 {
 		t.Fatalf("success %v, failures %v, archived %v", rep.Success, q.failures, q.archived)
 	}
+
+	denied := &faultyStore{Store: fs.Store, match: fs.match, err: storage.Permanent(errors.New("Access Denied."))}
+	denied.armed.Store(100)
+	env.Store = denied
+	q = newFakeQueue(t, &Handlers{Env: env})
+	rep = runJob(t, q, pipeline.Options{Datasets: []string{"parcels"}})
+	if rep.Success || len(q.failures) != 1 || len(q.archived) != 1 || rep.Error != "dataset parcels: publish "+rep.Datasets[0].Name+"_"+strings.TrimPrefix(rep.JobID, "etl_")+".csv: Access Denied." {
+		t.Fatalf("denied: success %v, error %q, failures %v, archived %v", rep.Success, rep.Error, q.failures, q.archived)
+	}
 }
 
 // An extract task of a job with no record (left over from an earlier run
@@ -285,9 +299,9 @@ func TestHandlersRetryTransientNotPermanent(t *testing.T) {
 func TestHandlersOrphanAndBadTasksFailFast(t *testing.T) {
 	env := demoEnv(t, "")
 	q := newFakeQueue(t, &Handlers{Env: env})
-	orphan := extractTask("etl_20200101_000000", "parcels")
+	orphan := q.h.tasks().extract("etl_20200101_000000", "parcels")
 	bad := asynq.NewTask(TypeExport, []byte("not a protobuf"))
-	badJob := publishTask("not-a-job", "parcels")
+	badJob := q.h.tasks().publish("not-a-job", "parcels")
 	for _, task := range []*asynq.Task{orphan, bad, badJob} {
 		if _, err := q.EnqueueContext(context.Background(), task); err != nil {
 			t.Fatal(err)
@@ -320,10 +334,43 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("dataset x: %w", state.ErrConflict), true},
 		{fmt.Errorf("dataset x: %w", state.ErrLocked), false},
 		{fmt.Errorf("dataset x: %w", pipeline.ErrPermanent), true},
+		{fmt.Errorf("dataset x: %w", storage.Permanent(errors.New("AccessDenied"))), true},
+		{fmt.Errorf("dataset x: %w", source.ErrQuery), true},
 		{context.DeadlineExceeded, false},
 	} {
 		if got := errors.Is(classify(c.err), asynq.SkipRetry); got != c.skip {
 			t.Errorf("classify(%v): SkipRetry %v, want %v", c.err, got, c.skip)
 		}
+	}
+}
+
+// A task for a dataset this worker's config does not have is retried (a
+// config rollout may be under way) and, once no retry is left, fails its
+// dataset with a message that says so.
+func TestHandlersUnknownDatasetRetriedThenFails(t *testing.T) {
+	producer := demoEnv(t, `  - name: roads
+    query: SELECT id FROM parcels
+    formats: [csv]
+`)
+	worker := *producer
+	cfg := *producer.Config
+	cfg.Datasets = slices.DeleteFunc(slices.Clone(cfg.Datasets), func(d *config.Dataset) bool { return d.Name == "roads" })
+	worker.Config = &cfg
+	q := newFakeQueue(t, &Handlers{Env: &worker})
+	ctx := context.Background()
+	id, err := Enqueue(ctx, producer, q, pipeline.Options{Datasets: []string{"roads"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.drain(ctx)
+	rep, done, err := pipeline.ReadReport(ctx, worker.Jobs, id)
+	if err != nil || !done {
+		t.Fatalf("job %s: done %v, %v", id, done, err)
+	}
+	if rep.Success || !strings.Contains(rep.Error, "roads is not in this worker's config") {
+		t.Fatalf("report error %q", rep.Error)
+	}
+	if want := maxRetry[TypeExtract] + 1; len(q.failures) != want || len(q.archived) != 1 {
+		t.Fatalf("failures %d, archived %v; want %d runs of the extract task, then Fail", len(q.failures), q.archived, want)
 	}
 }

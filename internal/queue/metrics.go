@@ -56,6 +56,7 @@ func (m *metrics) middleware(next asynq.Handler) asynq.Handler {
 // autoscaling and alerting.
 type queueCollector struct {
 	inspector *asynq.Inspector
+	prefix    string
 }
 
 var queueSizeDesc = prometheus.NewDesc("countysync_queue_tasks", "Tasks in an asynq queue, by state.",
@@ -64,7 +65,8 @@ var queueSizeDesc = prometheus.NewDesc("countysync_queue_tasks", "Tasks in an as
 func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueSizeDesc }
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, q := range TaskTypes {
+	for _, typ := range TaskTypes {
+		q := QueueName(c.prefix, typ)
 		info, err := c.inspector.GetQueueInfo(q)
 		if err != nil {
 			continue // a queue that never had a task does not exist yet

@@ -18,7 +18,7 @@ func Enqueue(ctx context.Context, env *pipeline.Env, client Enqueuer, opts pipel
 	}
 	h := &Handlers{Env: env, Client: client}
 	for _, d := range datasets {
-		if err := h.enqueue(ctx, extractTask(job.ID, d.Name)); err != nil {
+		if err := h.enqueue(ctx, h.tasks().extract(job.ID, d.Name)); err != nil {
 			return "", fmt.Errorf("job %s, dataset %s: %w", job.ID, d.Name, err)
 		}
 	}

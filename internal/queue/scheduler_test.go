@@ -65,12 +65,12 @@ datasets:
 		if len(rec.Datasets) != 1 || rec.Datasets[0] != "nightly" {
 			t.Errorf("job %s has datasets %v, want [nightly]", id, rec.Datasets)
 		}
-		if _, err := insp.GetTaskInfo(TypeExtract, id+":extract:nightly"); err != nil {
+		if _, err := insp.GetTaskInfo(QueueName(cfg.State.Prefix, TypeExtract), id+":extract:nightly"); err != nil {
 			t.Errorf("job %s: extract task: %v", id, err)
 		}
 	}
 	// Clean our asynq tasks from the shared test database.
 	for _, id := range ids {
-		_ = insp.DeleteTask(TypeExtract, id+":extract:nightly")
+		_ = insp.DeleteTask(QueueName(cfg.State.Prefix, TypeExtract), id+":extract:nightly")
 	}
 }

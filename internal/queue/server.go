@@ -23,7 +23,8 @@ type WorkerOptions struct {
 	RedisURL string
 	// Concurrency is the number of tasks run at once.
 	Concurrency int
-	// Queues maps queue names to priorities.
+	// Queues maps task types (extract, export, publish) to the priorities
+	// of their queues.
 	Queues map[string]int
 	// Listen is the health/metrics address ("" or "off": none).
 	Listen string
@@ -53,7 +54,7 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	m := newMetrics()
 	srv := asynq.NewServer(redisOpt, asynq.Config{
 		Concurrency:     o.Concurrency,
-		Queues:          o.Queues,
+		Queues:          queues(env.Config.State.Prefix, o.Queues),
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          slogAdapter{env.Log},
 		LogLevel:        asynq.InfoLevel,
@@ -83,14 +84,14 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	if o.Listen != "" && o.Listen != "off" {
 		inspector := asynq.NewInspector(redisOpt)
 		defer inspector.Close()
-		m.reg.MustRegister(queueCollector{inspector: inspector})
+		m.reg.MustRegister(queueCollector{inspector: inspector, prefix: env.Config.State.Prefix})
 		hs, err = serveHealth(o.Listen, o.Ready, m.reg, env.Log)
 		if err != nil {
 			srv.Shutdown()
 			return err
 		}
 	}
-	env.Log.Info("worker started", "concurrency", o.Concurrency, "queues", o.Queues, "listen", o.Listen)
+	env.Log.Info("worker started", "concurrency", o.Concurrency, "queues", queues(env.Config.State.Prefix, o.Queues), "listen", o.Listen)
 	<-ctx.Done()
 	env.Log.Info("worker stopping: waiting for running tasks", "timeout", o.ShutdownTimeout)
 	srv.Shutdown()
@@ -101,6 +102,16 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	}
 	env.Log.Info("worker stopped")
 	return nil
+}
+
+// queues returns the deployment's queue names with the priorities of
+// their task types.
+func queues(prefix string, byType map[string]int) map[string]int {
+	out := make(map[string]int, len(byType))
+	for typ, p := range byType {
+		out[QueueName(prefix, typ)] = p
+	}
+	return out
 }
 
 // snapshotsKept is how many snapshots a worker keeps on its disk.

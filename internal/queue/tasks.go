@@ -11,7 +11,7 @@ import (
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
 )
 
-// Task types; each has a queue of the same name.
+// Task types. Each has a queue of its own per deployment (QueueName).
 const (
 	TypeExtract = "extract"
 	TypeExport  = "export"
@@ -30,24 +30,34 @@ var (
 	maxRetry = map[string]int{TypeExtract: 5, TypeExport: 5, TypePublish: 10}
 )
 
-func extractTask(job, dataset string) *asynq.Task {
-	return newTask(TypeExtract, job+":extract:"+dataset, &v1.ExtractTask{JobId: job, Dataset: dataset})
+// QueueName is the asynq queue of a task type in the deployment whose
+// keys start with prefix (state.prefix): "<prefix>:<type>". asynq's queue
+// names are global to a Redis database, so two deployments sharing one
+// (a test and a production config, two counties) never take each other's
+// tasks.
+func QueueName(prefix, typ string) string { return prefix + ":" + typ }
+
+// taskMaker makes the tasks of one deployment.
+type taskMaker struct{ prefix string }
+
+func (m taskMaker) extract(job, dataset string) *asynq.Task {
+	return m.task(TypeExtract, job+":extract:"+dataset, &v1.ExtractTask{JobId: job, Dataset: dataset})
 }
 
-func exportTask(job, dataset, format string) *asynq.Task {
-	return newTask(TypeExport, job+":export:"+dataset+":"+format, &v1.ExportTask{JobId: job, Dataset: dataset, Format: format})
+func (m taskMaker) export(job, dataset, format string) *asynq.Task {
+	return m.task(TypeExport, job+":export:"+dataset+":"+format, &v1.ExportTask{JobId: job, Dataset: dataset, Format: format})
 }
 
-func publishTask(job, dataset string) *asynq.Task {
-	return newTask(TypePublish, job+":publish:"+dataset, &v1.PublishTask{JobId: job, Dataset: dataset})
+func (m taskMaker) publish(job, dataset string) *asynq.Task {
+	return m.task(TypePublish, job+":publish:"+dataset, &v1.PublishTask{JobId: job, Dataset: dataset})
 }
 
-// newTask returns a task of type typ with its deterministic id. The
-// payloads hold strings only, which always encode.
-func newTask(typ, id string, m proto.Message) *asynq.Task {
-	payload, _ := proto.Marshal(m)
-	return asynq.NewTask(typ, payload,
-		asynq.TaskID(id), asynq.Queue(typ), asynq.Timeout(timeout[typ]), asynq.MaxRetry(maxRetry[typ]))
+// task returns a task of type typ with its deterministic id on the
+// deployment's queue. The payloads hold strings only, which always encode.
+func (m taskMaker) task(typ, id string, msg proto.Message) *asynq.Task {
+	payload, _ := proto.Marshal(msg)
+	return asynq.NewTask(typ, payload, asynq.TaskID(id), asynq.Queue(QueueName(m.prefix, typ)),
+		asynq.Timeout(timeout[typ]), asynq.MaxRetry(maxRetry[typ]))
 }
 
 // payload is what every task message carries.
