@@ -23,8 +23,8 @@ type Config struct {
 	Dashboard Dashboard `yaml:"dashboard"`
 	// Formats is the default list of formats for datasets that do not
 	// name their own, from sqlite, csv, json, geojson and gpkg (see
-	// AllFormats); geojson and gpkg are left out for datasets without a
-	// geometry column. Defaults to DefaultFormats: sqlite, csv, json,
+	// format.Names); geojson and gpkg are left out for datasets without a
+	// geometry column. Defaults to format.DefaultNames: sqlite, csv, json,
 	// geojson (gpkg is opt-in).
 	Formats []string `yaml:"formats"`
 	// Datasets are the queries to publish, in order.

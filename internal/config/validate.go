@@ -8,24 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/countydatasync/countysync/internal/format"
 	"github.com/countydatasync/countysync/internal/transform"
 )
-
-// AllFormats lists the formats a dataset can be published in, in the order
-// they are written.
-var AllFormats = []string{"sqlite", "csv", "json", "geojson", "gpkg"}
-
-// DefaultFormats are the formats of a dataset when neither it nor the
-// config names any: gpkg is opt-in. Geometry formats are left out of
-// datasets without geometry.
-var DefaultFormats = []string{"sqlite", "csv", "json", "geojson"}
-
-// NeedsGeometry reports whether a format needs the dataset's geometry
-// column (geojson, gpkg): a dataset without one cannot list it, and the
-// config's formats: list and --formats skip it for such a dataset.
-func NeedsGeometry(format string) bool {
-	return format == "geojson" || format == "gpkg"
-}
 
 // DefaultStorageURL is used when the config names no storage.
 const DefaultStorageURL = "file://./exports"
@@ -125,8 +110,8 @@ func (v *validator) config(c *Config) {
 		c.Dashboard.Listen = defaultDashboardListen
 	}
 	for i, f := range c.Formats {
-		if !slices.Contains(AllFormats, f) {
-			v.errorf(fmt.Sprintf("formats[%d]", i), "unknown format %q (known: %s)", f, strings.Join(AllFormats, ", "))
+		if _, ok := format.Lookup(f); !ok {
+			v.errorf(fmt.Sprintf("formats[%d]", i), "unknown format %q (known: %s)", f, strings.Join(format.Names(), ", "))
 		}
 	}
 	if dup := firstDuplicate(c.Formats); dup != "" {
@@ -202,20 +187,20 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 	if len(d.Formats) == 0 {
 		defaults := c.Formats
 		if len(defaults) == 0 {
-			defaults = DefaultFormats
+			defaults = format.DefaultNames()
 		}
 		for _, f := range defaults {
-			if !NeedsGeometry(f) || d.Geometry != nil {
+			if spec, _ := format.Lookup(f); !spec.NeedsGeometry || d.Geometry != nil {
 				d.Formats = append(d.Formats, f)
 			}
 		}
 	} else {
 		for i, f := range d.Formats {
 			fp := fmt.Sprintf("%s.formats[%d]", path, i)
-			switch {
-			case !slices.Contains(AllFormats, f):
-				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(AllFormats, ", "))
-			case NeedsGeometry(f) && d.Geometry == nil:
+			switch spec, ok := format.Lookup(f); {
+			case !ok:
+				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(format.Names(), ", "))
+			case spec.NeedsGeometry && d.Geometry == nil:
 				v.errorf(fp, "%s: %s needs a geometry column: add geometry: {column: …}", label, f)
 			}
 		}

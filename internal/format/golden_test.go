@@ -148,7 +148,7 @@ func tableColumns(t *testing.T, db *sql.DB, table string) []string {
 
 func TestGolden(t *testing.T) {
 	opts, rows := goldenInput()
-	for _, format := range Names {
+	for _, format := range Names() {
 		t.Run(format, func(t *testing.T) {
 			path := writeAll(t, format, opts, rows)
 			got, err := os.ReadFile(path)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format"
 )
 
 // FormatsFor returns the formats a dataset is rendered in for opts: its
@@ -19,7 +20,7 @@ func FormatsFor(d *config.Dataset, opts Options) []string {
 	}
 	var out []string
 	for _, f := range opts.Formats {
-		if config.NeedsGeometry(f) && d.Geometry == nil {
+		if spec, _ := format.Lookup(f); spec.NeedsGeometry && d.Geometry == nil {
 			continue
 		}
 		out = append(out, f)

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format"
 )
 
 // SelectDatasets returns the datasets named (all when names is empty), or an
@@ -106,8 +106,8 @@ func CheckOptions(datasets []*config.Dataset, opts Options) error {
 		return errors.New("--full and --incremental exclude each other")
 	}
 	for _, f := range opts.Formats {
-		if !slices.Contains(config.AllFormats, f) {
-			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(config.AllFormats, ", "))
+		if _, ok := format.Lookup(f); !ok {
+			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(format.Names(), ", "))
 		}
 	}
 	for _, d := range datasets {
