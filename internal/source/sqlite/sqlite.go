@@ -17,6 +17,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // Source is an open SQLite database file, read-only. It is safe for
@@ -74,7 +75,7 @@ func (s *Source) String() string { return s.path }
 // Query runs query and streams its rows. See the package documentation for
 // the value mapping and the filter.
 func (s *Source) Query(ctx context.Context, query string, filter *source.Filter) (source.Rows, error) {
-	q := trimStatement(query)
+	q := sqltext.TrimStatement(query)
 	if q == "" {
 		return nil, fmt.Errorf("sqlite source: %w: the query is empty", source.ErrQuery)
 	}
@@ -189,7 +190,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			id := quoteIdent(name)
+			id := sqltext.QuoteIdent(name)
 			if convertedByDriver(decls[i]) {
 				b.WriteString("+" + id + " AS " + id)
 			} else {
@@ -219,7 +220,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 	default:
 		return "", nil, fmt.Errorf("sqlite source: unknown NULL cursor policy %q (want include, skip or error)", nulls)
 	}
-	col := quoteIdent(f.Column)
+	col := sqltext.QuoteIdent(f.Column)
 	var args []any
 	var cond string
 	if f.Min.Kind != record.Null {
@@ -293,20 +294,6 @@ func (s *Source) queryError(ctx context.Context, err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite source %s: %w: %w", s.path, source.ErrQuery, err)
-}
-
-// trimStatement removes surrounding space and trailing semicolons.
-func trimStatement(q string) string {
-	q = strings.TrimSpace(q)
-	for strings.HasSuffix(q, ";") {
-		q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
-	}
-	return q
-}
-
-// quoteIdent quotes an SQLite identifier.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // Rows streams the result of one Query. It is not safe for concurrent use.
