@@ -16,6 +16,7 @@ import (
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/queue"
+	"github.com/countydatasync/countysync/internal/redact"
 	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 )
 
@@ -111,7 +112,7 @@ func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*c
 		redisURL = "redis://127.0.0.1:6379/0"
 	}
 	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") {
-		return nil, nil, "", usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
+		return nil, nil, "", usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", redact.URL(redisURL)))
 	}
 	store, err := redisstate.Open(ctx, redisURL, prefix, log)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/countydatasync/countysync/internal/format"
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/transform"
 )
 
@@ -261,7 +262,7 @@ func (v *validator) sourceURL(u string) (string, error) {
 		}
 		return "sqlite://" + v.abs(p), nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use postgres://… or sqlite://…", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use postgres://… or sqlite://…", redact.URL(u))
 }
 
 func (v *validator) storageURL(u string) (string, error) {
@@ -275,7 +276,7 @@ func (v *validator) storageURL(u string) (string, error) {
 	case strings.HasPrefix(u, "s3://"):
 		return u, nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use file://DIR or s3://bucket/prefix?endpoint=…", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use file://DIR or s3://bucket/prefix?endpoint=…", redact.URL(u))
 }
 
 func (v *validator) stateURL(u string) (string, error) {
@@ -285,7 +286,7 @@ func (v *validator) stateURL(u string) (string, error) {
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
 		return u, nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redact.URL(u))
 }
 
 func (v *validator) abs(p string) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/source/postgres"
 	"github.com/countydatasync/countysync/internal/source/sqlite"
@@ -27,7 +28,7 @@ func OpenSource(ctx context.Context, url string, log *slog.Logger) (source.Sourc
 	case strings.HasPrefix(url, "sqlite://"):
 		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"), log)
 	}
-	return nil, fmt.Errorf("unsupported source URL %s", config.RedactURL(url))
+	return nil, fmt.Errorf("unsupported source URL %s", redact.URL(url))
 }
 
 // OpenStore opens the storage named by url.
@@ -42,7 +43,7 @@ func OpenStore(ctx context.Context, url string, log *slog.Logger) (storage.Store
 		}
 		return st, nil
 	}
-	return nil, fmt.Errorf("unsupported storage URL %s", config.RedactURL(url))
+	return nil, fmt.Errorf("unsupported storage URL %s", redact.URL(url))
 }
 
 // OpenState opens the state store of cfg: the state URL if set, otherwise a
@@ -61,5 +62,5 @@ func OpenState(ctx context.Context, cfg *config.Config, store storage.Store, log
 	case strings.HasPrefix(url, "redis://"), strings.HasPrefix(url, "rediss://"):
 		return redisstate.Open(ctx, url, cfg.State.Prefix, log, redisstate.WithLease(cfg.State.LockLease.D()))
 	}
-	return nil, fmt.Errorf("unsupported state URL %s", config.RedactURL(url))
+	return nil, fmt.Errorf("unsupported state URL %s", redact.URL(url))
 }
