@@ -94,7 +94,7 @@ func openRedis(ctx context.Context, g *globals, configPath, redisURL string) (*c
 	if err != nil {
 		return nil, nil, "", err
 	}
-	prefix := "countysync"
+	prefix := redisstate.DefaultPrefix
 	var cfg *config.Config
 	if configPath != "" {
 		if cfg, err = config.Load(configPath); err != nil {

@@ -58,9 +58,9 @@ type State struct {
 	// storage. Overridden by COUNTYSYNC_REDIS_URL.
 	URL string `yaml:"url"`
 	// Prefix starts every Redis key CountyDataSync writes, so several
-	// deployments can share one Redis. Defaults to "countysync". (asynq's
-	// own keys start with "asynq:"; give deployments that share a Redis
-	// different database numbers.)
+	// deployments can share one Redis. Defaults to state.DefaultPrefix,
+	// "countysync". (asynq's own keys start with "asynq:"; give
+	// deployments that share a Redis different database numbers.)
 	Prefix string `yaml:"prefix"`
 	// LockLease is how long a dataset lock lives without renewal in
 	// distributed mode. Defaults to 2m; workers renew it while they work.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/format"
 	"github.com/countydatasync/countysync/internal/redact"
+	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/transform"
 )
 
@@ -102,7 +103,7 @@ func (v *validator) config(c *Config) {
 		c.State.LockLease = Duration(defaultLockLease)
 	}
 	if c.State.Prefix == "" {
-		c.State.Prefix = "countysync"
+		c.State.Prefix = state.DefaultPrefix
 	} else if !prefixRE.MatchString(c.State.Prefix) {
 		v.errorf("state.prefix", "state.prefix %q: use letters, digits, '_', '-' and ':'", c.State.Prefix)
 	}

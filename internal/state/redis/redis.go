@@ -22,7 +22,7 @@ var _ state.Store = (*Store)(nil)
 
 // DefaultPrefix starts every key when Open or NewFromClient is given an
 // empty prefix.
-const DefaultPrefix = "countysync"
+const DefaultPrefix = state.DefaultPrefix
 
 // DefaultLease is how long a dataset lock lives without renewal unless
 // WithLease says otherwise.
