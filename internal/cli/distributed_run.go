@@ -17,6 +17,7 @@ import (
 	"github.com/countydatasync/countysync/internal/open"
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/queue"
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -103,7 +104,7 @@ func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, str
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	redisURL, prefix := o.redisURL, config.DefaultPrefix
+	redisURL, prefix := o.redisURL, state.DefaultPrefix
 	var cfg *config.Config
 	if o.configPath != "" {
 		if cfg, err = config.Load(o.configPath); err != nil {
@@ -116,7 +117,7 @@ func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, str
 	}
 	redisURL = firstNonEmpty(redisURL, os.Getenv(config.EnvRedisURL), defaultRedisURL)
 	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") {
-		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", config.RedactURL(redisURL)))
+		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", redact.URL(redisURL)))
 	}
 	jobs, closeJobs, err := open.SharedJobs(ctx, redisURL, prefix, log)
 	if err != nil {

@@ -23,8 +23,8 @@ type Config struct {
 	Dashboard Dashboard `yaml:"dashboard"`
 	// Formats is the default list of formats for datasets that do not
 	// name their own, from sqlite, csv, json, geojson and gpkg (see
-	// AllFormats); geojson and gpkg are left out for datasets without a
-	// geometry column. Defaults to DefaultFormats: sqlite, csv, json,
+	// format.Names); geojson and gpkg are left out for datasets without a
+	// geometry column. Defaults to format.DefaultNames: sqlite, csv, json,
 	// geojson (gpkg is opt-in).
 	Formats []string `yaml:"formats"`
 	// Datasets are the queries to publish, in order.
@@ -58,9 +58,9 @@ type State struct {
 	// storage. Overridden by COUNTYSYNC_REDIS_URL.
 	URL string `yaml:"url"`
 	// Prefix starts every Redis key CountyDataSync writes, so several
-	// deployments can share one Redis. Defaults to "countysync". (asynq's
-	// own keys start with "asynq:"; give deployments that share a Redis
-	// different database numbers.)
+	// deployments can share one Redis. Defaults to state.DefaultPrefix,
+	// "countysync". (asynq's own keys start with "asynq:"; give
+	// deployments that share a Redis different database numbers.)
 	Prefix string `yaml:"prefix"`
 	// LockLease is how long a dataset lock lives without renewal in
 	// distributed mode. Defaults to 2m; workers renew it while they work.
@@ -177,6 +177,3 @@ type Dashboard struct {
 	// ReadOnly hides and refuses every action that changes queues.
 	ReadOnly bool `yaml:"read_only"`
 }
-
-// DefaultPrefix starts every Redis key when state.prefix is not set.
-const DefaultPrefix = "countysync"

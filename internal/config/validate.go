@@ -8,24 +8,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/countydatasync/countysync/internal/format"
+	"github.com/countydatasync/countysync/internal/redact"
+	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/transform"
 )
-
-// AllFormats lists the formats a dataset can be published in, in the order
-// they are written.
-var AllFormats = []string{"sqlite", "csv", "json", "geojson", "gpkg"}
-
-// DefaultFormats are the formats of a dataset when neither it nor the
-// config names any: gpkg is opt-in. Geometry formats are left out of
-// datasets without geometry.
-var DefaultFormats = []string{"sqlite", "csv", "json", "geojson"}
-
-// NeedsGeometry reports whether a format needs the dataset's geometry
-// column (geojson, gpkg): a dataset without one cannot list it, and the
-// config's formats: list and --formats skip it for such a dataset.
-func NeedsGeometry(format string) bool {
-	return format == "geojson" || format == "gpkg"
-}
 
 // DefaultStorageURL is used when the config names no storage.
 const DefaultStorageURL = "file://./exports"
@@ -116,7 +103,7 @@ func (v *validator) config(c *Config) {
 		c.State.LockLease = Duration(defaultLockLease)
 	}
 	if c.State.Prefix == "" {
-		c.State.Prefix = DefaultPrefix
+		c.State.Prefix = state.DefaultPrefix
 	} else if !prefixRE.MatchString(c.State.Prefix) {
 		v.errorf("state.prefix", "state.prefix %q: use letters, digits, '_', '-' and ':'", c.State.Prefix)
 	}
@@ -125,8 +112,8 @@ func (v *validator) config(c *Config) {
 		c.Dashboard.Listen = defaultDashboardListen
 	}
 	for i, f := range c.Formats {
-		if !slices.Contains(AllFormats, f) {
-			v.errorf(fmt.Sprintf("formats[%d]", i), "unknown format %q (known: %s)", f, strings.Join(AllFormats, ", "))
+		if _, ok := format.Lookup(f); !ok {
+			v.errorf(fmt.Sprintf("formats[%d]", i), "unknown format %q (known: %s)", f, strings.Join(format.Names(), ", "))
 		}
 	}
 	if dup := firstDuplicate(c.Formats); dup != "" {
@@ -202,20 +189,20 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 	if len(d.Formats) == 0 {
 		defaults := c.Formats
 		if len(defaults) == 0 {
-			defaults = DefaultFormats
+			defaults = format.DefaultNames()
 		}
 		for _, f := range defaults {
-			if !NeedsGeometry(f) || d.Geometry != nil {
+			if spec, _ := format.Lookup(f); !spec.NeedsGeometry || d.Geometry != nil {
 				d.Formats = append(d.Formats, f)
 			}
 		}
 	} else {
 		for i, f := range d.Formats {
 			fp := fmt.Sprintf("%s.formats[%d]", path, i)
-			switch {
-			case !slices.Contains(AllFormats, f):
-				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(AllFormats, ", "))
-			case NeedsGeometry(f) && d.Geometry == nil:
+			switch spec, ok := format.Lookup(f); {
+			case !ok:
+				v.errorf(fp, "%s: unknown format %q (known: %s)", label, f, strings.Join(format.Names(), ", "))
+			case spec.NeedsGeometry && d.Geometry == nil:
 				v.errorf(fp, "%s: %s needs a geometry column: add geometry: {column: …}", label, f)
 			}
 		}
@@ -276,7 +263,7 @@ func (v *validator) sourceURL(u string) (string, error) {
 		}
 		return "sqlite://" + v.abs(p), nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use postgres://… or sqlite://…", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use postgres://… or sqlite://…", redact.URL(u))
 }
 
 func (v *validator) storageURL(u string) (string, error) {
@@ -290,7 +277,7 @@ func (v *validator) storageURL(u string) (string, error) {
 	case strings.HasPrefix(u, "s3://"):
 		return u, nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use file://DIR or s3://bucket/prefix?endpoint=…", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use file://DIR or s3://bucket/prefix?endpoint=…", redact.URL(u))
 }
 
 func (v *validator) stateURL(u string) (string, error) {
@@ -300,7 +287,7 @@ func (v *validator) stateURL(u string) (string, error) {
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
 		return u, nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redactURL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redact.URL(u))
 }
 
 func (v *validator) abs(p string) string {

@@ -32,22 +32,3 @@ type Options struct {
 	// Defaults to 7.
 	Precision int
 }
-
-// Extensions maps each format name to its file extension (without dot).
-var Extensions = map[string]string{
-	"sqlite":  "sqlite",
-	"csv":     "csv",
-	"json":    "json",
-	"geojson": "geojson",
-	"gpkg":    "gpkg",
-}
-
-// Names lists the supported formats in the order they are rendered.
-var Names = []string{"sqlite", "csv", "json", "geojson", "gpkg"}
-
-// WritesWKT reports whether the named format writes geometry values as WKT
-// text (csv, json, sqlite), so that rendering the WKT once per row can be
-// shared between them; geojson and gpkg write their own encodings.
-func WritesWKT(format string) bool {
-	return format != "geojson" && format != "gpkg"
-}

@@ -15,6 +15,7 @@ import (
 	"github.com/twpayne/go-geom"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -101,12 +102,12 @@ func gpkgDump(t *testing.T, path string) []byte {
 		cols := tableColumns(t, db, table)
 		sel := make([]string, len(cols))
 		for i, c := range cols {
-			sel[i] = "quote(" + quoteIdent(c) + ")"
+			sel[i] = "quote(" + sqltext.QuoteIdent(c) + ")"
 			if table == "gpkg_contents" && c == "last_change" {
 				sel[i] = "'<time>'"
 			}
 		}
-		res, err := db.Query("SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(table) + " ORDER BY rowid")
+		res, err := db.Query("SELECT " + strings.Join(sel, ", ") + " FROM " + sqltext.QuoteIdent(table) + " ORDER BY rowid")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func tableColumns(t *testing.T, db *sql.DB, table string) []string {
 
 func TestGolden(t *testing.T) {
 	opts, rows := goldenInput()
-	for _, format := range Names {
+	for _, format := range Names() {
 		t.Run(format, func(t *testing.T) {
 			path := writeAll(t, format, opts, rows)
 			got, err := os.ReadFile(path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/geometry"
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // GeoPackage 1.3 file identity (OGC 12-128r18 §1.1.1.1.1): the SQLite
@@ -97,9 +98,9 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 
 	var create strings.Builder
 	create.WriteString("CREATE TABLE ")
-	create.WriteString(quoteIdent(name))
+	create.WriteString(sqltext.QuoteIdent(name))
 	create.WriteString(" (")
-	create.WriteString(quoteIdent(fidColumn(cols)))
+	create.WriteString(sqltext.QuoteIdent(fidColumn(cols)))
 	create.WriteString(" INTEGER PRIMARY KEY AUTOINCREMENT, ")
 	columnDefs(&create, cols, t.decls, keyIdx)
 	create.WriteString(")")
@@ -117,8 +118,8 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 			args: []driver.Value{name, geomCol, int64(gpkgSRID)}},
 	}
 	if len(keyIdx) > 0 {
-		t.setup = append(t.setup, sqlStmt{query: "CREATE UNIQUE INDEX " + quoteIdent(name+"_key") +
-			" ON " + quoteIdent(name) + " (" + keyList(cols, keyIdx) + ")"})
+		t.setup = append(t.setup, sqlStmt{query: "CREATE UNIQUE INDEX " + sqltext.QuoteIdent(name+"_key") +
+			" ON " + sqltext.QuoteIdent(name) + " (" + keyList(cols, keyIdx) + ")"})
 	}
 
 	var extent geometry.Envelope // of every geometry bound so far

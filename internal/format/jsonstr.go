@@ -2,57 +2,9 @@ package format
 
 import (
 	"unicode/utf8"
+
+	"github.com/countydatasync/countysync/internal/record"
 )
-
-// isJSONNumber reports whether s is a number as RFC 8259 defines it:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func isJSONNumber(s string) bool {
-	n, ok := scanJSONNumber(s, 0)
-	return ok && n == len(s)
-}
-
-// scanJSONNumber scans a JSON number starting at s[i] and returns the
-// index after it.
-func scanJSONNumber(s string, i int) (int, bool) {
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	if i >= len(s) {
-		return i, false
-	}
-	switch {
-	case s[i] == '0':
-		i++
-	case s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	default:
-		return i, false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || !isDigit(s[i]) {
-			return i, false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || !isDigit(s[i]) {
-			return i, false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	return i, true
-}
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
@@ -136,7 +88,7 @@ func scanJSONValue(s string, i, depth int) (int, bool) {
 	case c == '"':
 		return scanJSONString(s, i)
 	case c == '-' || isDigit(c):
-		return scanJSONNumber(s, i)
+		return record.ScanJSONNumber(s, i)
 	case c == 't':
 		return scanJSONLiteral(s, i, "true")
 	case c == 'f':

@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // sqliteBatchRows is the number of rows of one multi-row INSERT. Bound
@@ -114,7 +115,7 @@ func newSQLite(path string, opts Options, keyIdx []int) (*sqliteWriter, error) {
 	}
 	var create strings.Builder
 	create.WriteString("CREATE TABLE ")
-	create.WriteString(quoteIdent(t.name))
+	create.WriteString(sqltext.QuoteIdent(t.name))
 	create.WriteString(" (")
 	columnDefs(&create, cols, t.decls, keyIdx)
 	if len(keyIdx) > 0 {
@@ -132,7 +133,7 @@ func columnDefs(b *strings.Builder, cols []record.Column, decls []string, keyIdx
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(c.Name))
+		b.WriteString(sqltext.QuoteIdent(c.Name))
 		b.WriteByte(' ')
 		b.WriteString(decls[i])
 		if slices.Contains(keyIdx, i) {
@@ -145,7 +146,7 @@ func columnDefs(b *strings.Builder, cols []record.Column, decls []string, keyIdx
 func keyList(cols []record.Column, keyIdx []int) string {
 	names := make([]string, len(keyIdx))
 	for n, i := range keyIdx {
-		names[n] = quoteIdent(cols[i].Name)
+		names[n] = sqltext.QuoteIdent(cols[i].Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -181,7 +182,7 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 		dataset: opts.Dataset,
 		format:  t.format,
 		path:    path,
-		table:   quoteIdent(t.name),
+		table:   sqltext.QuoteIdent(t.name),
 		cols:    cols,
 		bind:    make([]sqliteBind, len(cols)),
 		keyIdx:  keyIdx,
@@ -268,7 +269,7 @@ func (w *sqliteWriter) prepare(n int) (driver.StmtExecContext, error) {
 		if c > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(quoteIdent(col.Name))
+		q.WriteString(sqltext.QuoteIdent(col.Name))
 	}
 	q.WriteString(") VALUES ")
 	for r := 0; r < n; r++ {
@@ -338,11 +339,6 @@ func numericPrecision(sourceType string) int {
 		return 0
 	}
 	return p
-}
-
-// quoteIdent quotes an SQL identifier: "name" with inner quotes doubled.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // WriteRow implements Writer.

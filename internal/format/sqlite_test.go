@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // The "sqlite3" database/sql driver is registered by go-sqlite3, which
@@ -78,7 +79,7 @@ func TestSQLite(t *testing.T) {
 	// expectations.
 	var sel []string
 	for _, c := range fixtureSchema.Columns {
-		q := quoteIdent(c.Name)
+		q := sqltext.QuoteIdent(c.Name)
 		sel = append(sel, "typeof("+q+") || ':' || quote("+q+")")
 	}
 	res, err := db.Query("SELECT " + strings.Join(sel, ", ") + ` FROM "parcels_data" ORDER BY id`)

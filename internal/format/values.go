@@ -85,7 +85,7 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 // a JSON number (never produced by PostgreSQL, possible from SQLite) is
 // kept exactly, as a string.
 func appendJSONNumeric(dst []byte, s string) []byte {
-	if isJSONNumber(s) {
+	if record.IsJSONNumber(s) {
 		return append(dst, s...)
 	}
 	if isNonFiniteText(s) {

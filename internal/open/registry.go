@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/redact"
 )
 
 // registry maps URL schemes to the opener of one kind of edge.
@@ -27,5 +27,5 @@ func (r registry[T]) lookup(url string) (T, string, error) {
 	for _, s := range slices.Sorted(maps.Keys(r.openers)) {
 		schemes = append(schemes, s+"://")
 	}
-	return zero, "", fmt.Errorf("unsupported %s URL %s (use %s)", r.kind, config.RedactURL(url), strings.Join(schemes, ", "))
+	return zero, "", fmt.Errorf("unsupported %s URL %s (use %s)", r.kind, redact.URL(url), strings.Join(schemes, ", "))
 }

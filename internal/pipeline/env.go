@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/storage"
@@ -65,7 +66,7 @@ func FormatsFor(d *config.Dataset, opts Options) []string {
 	}
 	var out []string
 	for _, f := range opts.Formats {
-		if config.NeedsGeometry(f) && d.Geometry == nil {
+		if spec, _ := format.Lookup(f); spec.NeedsGeometry && d.Geometry == nil {
 			continue
 		}
 		out = append(out, f)

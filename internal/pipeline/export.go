@@ -38,12 +38,12 @@ type Artifact struct {
 
 // ArtifactKey returns the storage key of a dataset's file in a format.
 func ArtifactKey(dataset, stamp, formatName string) string {
-	return fmt.Sprintf("%s_%s.%s", dataset, stamp, format.Extensions[formatName])
+	return fmt.Sprintf("%s_%s.%s", dataset, stamp, format.Ext(formatName))
 }
 
 // LatestKey returns the stable name of a dataset's file in a format.
 func LatestKey(dataset, formatName string) string {
-	return dataset + "." + format.Extensions[formatName]
+	return dataset + "." + format.Ext(formatName)
 }
 
 // exporter renders rows into every format of a dataset at once. Each
@@ -125,7 +125,7 @@ func newExporter(store storage.Store, job Job, d *config.Dataset, schema *record
 			Latest: LatestKey(d.Name, f),
 			// Unique per render: two renders of one format on one worker
 			// (a duplicate delivery) never share a file.
-			tmp: filepath.Join(store.WorkDir(), fmt.Sprintf("%s-%s-%d.%s", job.ID, d.Name, renderSeq.Add(1), format.Extensions[f])),
+			tmp: filepath.Join(store.WorkDir(), fmt.Sprintf("%s-%s-%d.%s", job.ID, d.Name, renderSeq.Add(1), format.Ext(f))),
 		}
 		os.Remove(a.tmp)
 		w, err := format.New(f, a.tmp, opts)

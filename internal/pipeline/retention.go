@@ -58,7 +58,7 @@ func stampOf(key, dataset, formatName string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	rest, ok = strings.CutSuffix(rest, "."+format.Extensions[formatName])
+	rest, ok = strings.CutSuffix(rest, "."+format.Ext(formatName))
 	if !ok || !stampRE.MatchString(rest) {
 		return "", false
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/countydatasync/countysync/internal/config"
+	"github.com/countydatasync/countysync/internal/format"
 )
 
 // snapshotsKept is how many snapshots a process's cache keeps.
@@ -96,8 +96,8 @@ func CheckOptions(datasets []*config.Dataset, opts Options) error {
 		return errors.New("--full and --incremental exclude each other")
 	}
 	for _, f := range opts.Formats {
-		if !slices.Contains(config.AllFormats, f) {
-			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(config.AllFormats, ", "))
+		if _, ok := format.Lookup(f); !ok {
+			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(format.Names(), ", "))
 		}
 	}
 	for _, d := range datasets {

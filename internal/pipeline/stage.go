@@ -38,7 +38,7 @@ type stage struct {
 func (s *stage) renderWKTFor(formats []string) {
 	n := 0
 	for _, f := range formats {
-		if format.WritesWKT(f) {
+		if spec, _ := format.Lookup(f); spec.WritesWKT {
 			n++
 		}
 	}

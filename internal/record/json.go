@@ -63,3 +63,58 @@ func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// IsJSONNumber reports whether s is exactly one number in JSON's grammar
+// (RFC 8259, no surrounding white space), so a writer can emit it as is:
+//
+//	-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func IsJSONNumber(s string) bool {
+	n, ok := ScanJSONNumber(s, 0)
+	return ok && n == len(s)
+}
+
+// ScanJSONNumber scans the JSON number that starts at s[i] and returns the
+// index just after it; ok is false if s[i:] does not start with one.
+func ScanJSONNumber(s string, i int) (end int, ok bool) {
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if i >= len(s) {
+		return i, false
+	}
+	switch {
+	case s[i] == '0':
+		i++
+	case s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || !isDigit(s[i]) {
+			return i, false
+		}
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || !isDigit(s[i]) {
+			return i, false
+		}
+		i = skipDigits(s, i)
+	}
+	return i, true
+}
+
+func skipDigits(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }

@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countydatasync/countysync/internal/geometry"
 	"github.com/countydatasync/countysync/internal/record"
-	"github.com/twpayne/go-geom"
-	"github.com/twpayne/go-geom/encoding/ewkb"
-	"github.com/twpayne/go-geom/encoding/wkb"
-	"github.com/twpayne/go-geom/encoding/wkt"
 )
 
 // toExpr converts a record value into the value an expression sees (see
@@ -50,7 +47,7 @@ func toExpr(v *record.Value) (any, error) {
 	case record.Bytes:
 		return v.B, nil
 	case record.Geometry:
-		return geometryText(v)
+		return geometryText(v), nil
 	}
 	return nil, fmt.Errorf("unsupported value kind %s", v.Kind)
 }
@@ -95,34 +92,26 @@ func fixNumbers(x any) (any, error) {
 	return x, nil
 }
 
-// geometryText returns the WKT of a geometry value: its text if the source
-// gave text, else the decoded geometry or the WKB/EWKB bytes as WKT.
-func geometryText(v *record.Value) (any, error) {
-	if v.S != "" {
-		return v.S, nil
+// geometryText returns the WKT of a geometry value exactly as the csv,
+// json and sqlite files get it: geometry.Decode (WKT, EWKT, hex WKB, WKB,
+// EWKB, GeoPackage blobs or an already decoded geometry), then
+// geometry.AppendWKT (PostGIS ST_AsText's spelling). A value that does not
+// decode is returned as the source gave it (a string, or []byte for
+// bytes), so that an expression returning it unchanged leaves it to the
+// writers, which write it as NULL with a warning (an error under
+// --strict).
+func geometryText(v *record.Value) any {
+	if v.G == nil && v.S == "" && len(v.B) == 0 {
+		return nil
 	}
-	g := v.G
-	if g == nil && len(v.B) > 0 {
-		var err error
-		if g, err = ewkb.Unmarshal(v.B); err != nil {
-			var err2 error
-			if g, err2 = wkb.Unmarshal(v.B); err2 != nil {
-				return nil, fmt.Errorf("geometry value: %w", err)
-			}
-		}
-	}
-	if g == nil {
-		return nil, nil
-	}
-	return marshalWKT(g)
-}
-
-func marshalWKT(g geom.T) (string, error) {
-	s, err := wkt.Marshal(g)
+	g, err := geometry.Decode(v)
 	if err != nil {
-		return "", fmt.Errorf("geometry value: %w", err)
+		if len(v.B) > 0 {
+			return v.B
+		}
+		return v.S
 	}
-	return s, nil
+	return string(geometry.AppendWKT(nil, g))
 }
 
 // errResultType is wrapped by the errors fromExpr returns for a result of a

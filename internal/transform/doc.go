@@ -1,5 +1,5 @@
 // Package transform applies the per-column expressions of a dataset's
-// config (its transformations: key, a map from column to expression) to
+// config (its transformations: section, column name to expression) to
 // its rows.
 //
 // Expressions are written in expr (github.com/expr-lang/expr). They are
@@ -48,8 +48,12 @@
 //	json, array                       decoded: nil, bool, string, int (integers that fit),
 //	                                  *Decimal (other numbers, exact), []any, map[string]any
 //	bytes                             []byte
-//	geometry                          WKT string (from the source's text, the decoded
-//	                                  geometry or its WKB/EWKB bytes)
+//	geometry                          WKT string, exactly as the csv, json and sqlite
+//	                                  files write it (PostGIS ST_AsText's spelling:
+//	                                  POLYGON((0 0,1 0,1 1,0 0))), whether the source
+//	                                  gave WKT, EWKT, hex WKB, WKB/EWKB bytes or a
+//	                                  decoded geometry; a value that does not decode
+//	                                  comes as the source gave it (string or []byte)
 //
 // A result is converted back to the kind of its column; a transformation
 // never changes a column's kind, so the output schema equals the input

@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/source"
 )
 
@@ -26,7 +23,7 @@ import (
 type Source struct {
 	cfg     *pgx.ConnConfig
 	log     *slog.Logger
-	secrets []string // password spellings to redact, longest first
+	secrets []string // passwords to mask in messages (redact.Text)
 	display string   // user@host:port/db, no password
 
 	mu     sync.Mutex
@@ -53,14 +50,14 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	secrets := secretsOf(url)
+	secrets := redact.Passwords(url)
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres source: invalid connection URL %s: %s",
-			redactURL(url, secrets), redact(err.Error(), secrets))
+			redactURL(url, secrets), redact.Text(err.Error(), secrets...))
 	}
 	if cfg.Password != "" {
-		secrets = addSecret(secrets, cfg.Password)
+		secrets = append(secrets, cfg.Password)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = defaultConnectTimeout
@@ -285,77 +282,10 @@ func positionText(pos int, q *sqlInfo) string {
 	return fmt.Sprintf(" at line %d, column %d of the query near %q", line, col, near)
 }
 
-// Password redaction.
-
-var dsnPassword = regexp.MustCompile(`(?i)password\s*=\s*('(?:[^'\\]|\\.)*'|[^&\s]*)`)
-
-// secretsOf extracts the password spellings a connection string may carry:
-// the userinfo password of a URL and password= parameters, raw and
-// unescaped.
-func secretsOf(s string) []string {
-	var out []string
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if c := strings.IndexByte(rest[:at], ':'); c >= 0 {
-				out = addSecret(out, rest[c+1:at])
-			}
-		}
-	}
-	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
-		v := m[1]
-		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-			v = strings.ReplaceAll(strings.ReplaceAll(v[1:len(v)-1], `\'`, `'`), `\\`, `\`)
-		}
-		out = addSecret(out, v)
-	}
-	return out
-}
-
-// addSecret adds pw and its escaped and unescaped spellings.
-func addSecret(list []string, pw string) []string {
-	if pw == "" {
-		return list
-	}
-	cands := []string{pw, url.QueryEscape(pw), url.PathEscape(pw)}
-	if u, err := url.PathUnescape(pw); err == nil {
-		cands = append(cands, u)
-	}
-	if u, err := url.QueryUnescape(pw); err == nil {
-		cands = append(cands, u)
-	}
-	for _, c := range cands {
-		if c != "" && !slices.Contains(list, c) {
-			list = append(list, c)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
-	return list
-}
-
-// redact replaces every known password spelling in text.
-func redact(text string, secrets []string) string {
-	for _, s := range secrets {
-		text = strings.ReplaceAll(text, s, "xxxxx")
-	}
-	return text
-}
-
-func (s *Source) redact(text string) string { return redact(text, s.secrets) }
+func (s *Source) redact(text string) string { return redact.Text(text, s.secrets...) }
 
 // redactURL masks the password of a connection string that may not parse.
-func redactURL(s string, secrets []string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if c := strings.IndexByte(rest[:at], ':'); c >= 0 {
-				s = s[:i+3] + rest[:c] + ":xxxxx" + rest[at:]
-			}
-		}
-	}
-	s = dsnPassword.ReplaceAllString(s, "password=xxxxx")
-	return redact(s, secrets)
-}
+func redactURL(s string, secrets []string) string { return redact.Text(redact.URL(s), secrets...) }
 
 func hostPort(host string, port uint16) string {
 	if strings.HasPrefix(host, "/") {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // wrapPrefix starts the statement that wraps a filtered query. It is ASCII,
@@ -119,7 +119,7 @@ func (s *Source) start(ctx context.Context, conn *pgx.Conn, stmt *sqlInfo, param
 
 // buildSQL returns the statement to send and the cursor parameter, if any.
 func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
-	q := trimStatement(query)
+	q := sqltext.TrimStatement(query)
 	if q == "" {
 		return nil, nil, fmt.Errorf("postgres source: %w: the query is empty", source.ErrQuery)
 	}
@@ -129,10 +129,10 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 	if f.Column == "" {
 		return nil, nil, fmt.Errorf("postgres source: %w: incremental filter without a cursor column", source.ErrQuery)
 	}
-	col, err := quoteIdent(f.Column)
-	if err != nil {
-		return nil, nil, err
+	if err := sqltext.CheckIdent(f.Column); err != nil {
+		return nil, nil, fmt.Errorf("postgres source: invalid column name %q: %w", f.Column, err)
 	}
+	col := sqltext.QuoteIdent(f.Column)
 	nulls := f.Nulls
 	if nulls == "" {
 		nulls = source.NullInclude
@@ -161,23 +161,6 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 		sent += " WHERE " + cond
 	}
 	return &sqlInfo{sent: sent, user: q, offset: utf8.RuneCountInString(wrapPrefix)}, param, nil
-}
-
-// trimStatement removes surrounding space and trailing semicolons.
-func trimStatement(q string) string {
-	q = strings.TrimSpace(q)
-	for strings.HasSuffix(q, ";") {
-		q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
-	}
-	return q
-}
-
-// quoteIdent quotes a column name as a PostgreSQL identifier.
-func quoteIdent(name string) (string, error) {
-	if strings.IndexByte(name, 0) >= 0 || !utf8.ValidString(name) {
-		return "", fmt.Errorf("postgres source: invalid column name %q", name)
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`, nil
 }
 
 // castFor is the SQL type the cursor parameter is cast to, by kind.

@@ -12,6 +12,7 @@ import (
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/source/sourcetest"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 func TestConformance(t *testing.T) {
@@ -46,13 +47,13 @@ func (harness) Open(t *testing.T, tables ...sourcetest.Table) source.Source {
 			if !ok {
 				t.Fatalf("table %s: no SQLite type for kind %s", tb.Name, c.Kind)
 			}
-			cols = append(cols, quoteIdent(c.Name)+" "+typ)
+			cols = append(cols, sqltext.QuoteIdent(c.Name)+" "+typ)
 			marks = append(marks, "?")
 		}
-		if _, err := db.Exec("CREATE TABLE " + quoteIdent(tb.Name) + " (" + strings.Join(cols, ", ") + ")"); err != nil {
+		if _, err := db.Exec("CREATE TABLE " + sqltext.QuoteIdent(tb.Name) + " (" + strings.Join(cols, ", ") + ")"); err != nil {
 			t.Fatal(err)
 		}
-		insert := "INSERT INTO " + quoteIdent(tb.Name) + " VALUES (" + strings.Join(marks, ", ") + ")"
+		insert := "INSERT INTO " + sqltext.QuoteIdent(tb.Name) + " VALUES (" + strings.Join(marks, ", ") + ")"
 		for _, row := range tb.Rows {
 			args := make([]any, len(row))
 			for i, v := range row {

@@ -125,7 +125,7 @@ func (r *Rows) convert(i int, raw any) record.Value {
 func convertText(c class, s string) record.Value {
 	switch c {
 	case clsNumeric:
-		if isJSONNumber(s) {
+		if record.IsJSONNumber(s) {
 			return record.NumericValue(s)
 		}
 	case clsBool:
@@ -178,43 +178,6 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
-}
-
-// isJSONNumber reports whether s is a number in JSON's grammar (so writers
-// can emit it as is): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - start
-	}
-	if i < len(s) && s[i] == '0' {
-		i++
-	} else if digits() == 0 {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // jsonValid reports whether s is one valid JSON text.

@@ -9,12 +9,13 @@ import (
 
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
+	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
 // Query runs query and streams its rows. See the package documentation for
 // the value mapping and the filter.
 func (s *Source) Query(ctx context.Context, query string, filter *source.Filter) (source.Rows, error) {
-	q := trimStatement(query)
+	q := sqltext.TrimStatement(query)
 	if q == "" {
 		return nil, fmt.Errorf("sqlite source: %w: the query is empty", source.ErrQuery)
 	}
@@ -129,7 +130,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			id := quoteIdent(name)
+			id := sqltext.QuoteIdent(name)
 			if convertedByDriver(decls[i]) {
 				b.WriteString("+" + id + " AS " + id)
 			} else {
@@ -159,7 +160,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 	default:
 		return "", nil, fmt.Errorf("sqlite source: %w: unknown NULL cursor policy %q (want include, skip or error)", source.ErrQuery, nulls)
 	}
-	col := quoteIdent(f.Column)
+	col := sqltext.QuoteIdent(f.Column)
 	var args []any
 	var cond string
 	if f.Min.Kind != record.Null {
@@ -218,18 +219,4 @@ func (r *Rows) bindMin(v record.Value) (any, error) {
 		return min.AddDate(0, 0, -1).Format(record.DateLayout), nil
 	}
 	return nil, fmt.Errorf("a %s value cannot be an incremental cursor", v.Kind)
-}
-
-// trimStatement removes surrounding space and trailing semicolons.
-func trimStatement(q string) string {
-	q = strings.TrimSpace(q)
-	for strings.HasSuffix(q, ";") {
-		q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
-	}
-	return q
-}
-
-// quoteIdent quotes an SQLite identifier.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

@@ -390,14 +390,3 @@ func TestStreamingMemory(t *testing.T) {
 		t.Errorf("heap grew from %d to %d", base, peak)
 	}
 }
-
-func TestIsJSONNumber(t *testing.T) {
-	for s, want := range map[string]bool{
-		"0": true, "-0": true, "12.50": true, "1e5": true, "-1.5E-3": true, "1234567890123456789012345.5": true,
-		"": false, "-": false, "01": false, "1.": false, ".5": false, "+1": false, "1e": false, "NaN": false, " 1": false, "abc": false,
-	} {
-		if isJSONNumber(s) != want {
-			t.Errorf("isJSONNumber(%q) = %v", s, !want)
-		}
-	}
-}

@@ -14,6 +14,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -21,7 +22,7 @@ var _ state.Store = (*Store)(nil)
 
 // DefaultPrefix starts every key when Open or NewFromClient is given an
 // empty prefix.
-const DefaultPrefix = "countysync"
+const DefaultPrefix = state.DefaultPrefix
 
 // DefaultLease is how long a lock lives without renewal unless WithLease
 // says otherwise.
@@ -92,7 +93,7 @@ func parseURL(raw string) (*goredis.Options, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("invalid Redis URL %s: %w", redact(raw), err)
+		return nil, fmt.Errorf("invalid Redis URL %s: %w", redact.URL(raw), err)
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return nil, fmt.Errorf("invalid Redis URL %s: scheme must be redis:// or rediss://", u.Redacted())
@@ -102,30 +103,6 @@ func parseURL(raw string) (*goredis.Options, error) {
 		return nil, fmt.Errorf("invalid Redis URL %s: %w", u.Redacted(), err)
 	}
 	return o, nil
-}
-
-// redact masks what looks like the password of a URL that does not parse.
-func redact(raw string) string {
-	rest := raw
-	scheme := ""
-	if i := strings.Index(rest, "://"); i >= 0 {
-		scheme, rest = rest[:i+3], rest[i+3:]
-	}
-	end := len(rest)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		end = i
-	}
-	at := strings.LastIndexByte(rest[:end], '@')
-	if at < 0 {
-		return raw
-	}
-	user := rest[:at]
-	if i := strings.IndexByte(user, ':'); i >= 0 {
-		user = user[:i] + ":xxxxx"
-	} else {
-		user = "xxxxx"
-	}
-	return scheme + user + rest[at:]
 }
 
 // NewFromClient returns a store on an existing client, with its keys under

@@ -2,10 +2,10 @@ package s3
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -69,10 +69,7 @@ func (e *opError) Error() string {
 	if e.kind != nil {
 		msg = e.op + ": " + e.kind.Error() + " (" + e.err.Error() + ")"
 	}
-	if e.secret != "" {
-		msg = strings.ReplaceAll(msg, e.secret, "xxxxx")
-	}
-	return msg
+	return redact.Text(msg, e.secret)
 }
 
 func (e *opError) Unwrap() []error {
