@@ -26,9 +26,6 @@ type Value struct {
 // Row is one row of values in schema order.
 type Row []Value
 
-// IsNull reports whether v is SQL NULL.
-func (v *Value) IsNull() bool { return v.Kind == Null }
-
 // Clone returns a copy of r that shares nothing mutable with it.
 func (r Row) Clone() Row {
 	out := make(Row, len(r))
