@@ -14,6 +14,7 @@ import (
 	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/state/memory"
 	redisstate "github.com/countydatasync/countysync/internal/state/redis"
+	"github.com/countydatasync/countysync/internal/state/statetest"
 	"github.com/countydatasync/countysync/internal/storage"
 	"github.com/countydatasync/countysync/internal/testsvc"
 )
@@ -114,30 +115,17 @@ func TestStepsPublishTwiceIsIdempotent(t *testing.T) {
 	})
 }
 
-// flakyJobs fails its next GetJob when armed: a Redis read that times out.
-type flakyJobs struct {
-	state.Jobs
-	armed atomic.Bool
-}
-
-func (j *flakyJobs) GetJob(ctx context.Context, id string) ([]byte, error) {
-	if j.armed.Swap(false) {
-		return nil, errInjected
-	}
-	return j.Jobs.GetJob(ctx, id)
-}
-
 // A publish whose read of the job record fails stops before anything
 // moves, with an error worth retrying; the retry publishes.
 func TestStepsPublishStopsOnAFailedRecordRead(t *testing.T) {
 	eachJobStore(t, func(t *testing.T, jobs func(*testing.T) state.Jobs) {
-		flaky := &flakyJobs{Jobs: jobs(t)}
+		flaky := &statetest.FlakyJobs{Jobs: jobs(t)}
 		env := stepEnv(t, flaky)
 		ctx := context.Background()
 		job := startJob(t, env, "parcels")
-		flaky.armed.Store(true)
+		flaky.FailGet.Store(true)
 		err := pipeline.Publish(ctx, env, job, "parcels")
-		if !errors.Is(err, errInjected) || pipeline.IsPermanent(err) {
+		if !errors.Is(err, statetest.ErrInjected) || pipeline.IsPermanent(err) {
 			t.Fatalf("publish with a failed record read: %v; want the read's error, to retry", err)
 		}
 		if wm, err := env.State.Get(ctx, "parcels"); err != nil || wm != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
+	"github.com/countydatasync/countysync/internal/state/statetest"
 	"github.com/countydatasync/countysync/internal/storage"
 	v1 "github.com/countydatasync/countysync/proto/countysync/v1"
 )
@@ -162,31 +163,18 @@ func TestHandlersDuplicateDeliveries(t *testing.T) {
 	}
 }
 
-// flakyJobs fails GetJob while armed (a Redis read that times out).
-type flakyJobs struct {
-	state.Jobs
-	armed atomic.Bool
-}
-
-func (j *flakyJobs) GetJob(ctx context.Context, id string) ([]byte, error) {
-	if j.armed.Swap(false) {
-		return nil, errInjected
-	}
-	return j.Jobs.GetJob(ctx, id)
-}
-
 // A publish task whose read of the job record fails is retried (not
 // archived) and moved nothing on its failed attempt; its retry publishes.
 func TestHandlersPublishRetriedOnAFailedRecordRead(t *testing.T) {
 	env := demoEnv(t, "")
-	flaky := &flakyJobs{Jobs: env.Jobs}
+	flaky := &statetest.FlakyJobs{Jobs: env.Jobs}
 	env.Jobs = flaky
 	q := newFakeQueue(t, &Handlers{Env: env})
 	armed := false
 	q.before = func(task *asynq.Task) {
 		if task.Type() == TypePublish && !armed {
 			armed = true
-			flaky.armed.Store(true)
+			flaky.FailGet.Store(true)
 		}
 	}
 	checked := false
@@ -195,7 +183,7 @@ func TestHandlersPublishRetriedOnAFailedRecordRead(t *testing.T) {
 			return
 		}
 		checked = true
-		if errors.Is(err, asynq.SkipRetry) || !errors.Is(err, errInjected) {
+		if errors.Is(err, asynq.SkipRetry) || !errors.Is(err, statetest.ErrInjected) {
 			t.Errorf("publish error %v: want the read's error, retried", err)
 		}
 		var p v1.PublishTask
