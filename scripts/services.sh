@@ -82,6 +82,9 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MINIO_URL="http://127.0.0.1:$MINIO_PORT"
 
 minio_live() { curl -sf -o /dev/null --max-time 2 "$MINIO_URL/minio/health/live"; }
+# Live is not ready: a MinIO that has just started answers requests with
+# "Server not initialized yet" for a while.
+minio_ready() { curl -sf -o /dev/null --max-time 2 "$MINIO_URL/minio/health/ready"; }
 
 if minio_live; then
   log "reusing the MinIO that answers on 127.0.0.1:$MINIO_PORT"
@@ -106,6 +109,8 @@ else
   for _ in $(seq 1 120); do minio_live && break; sleep 0.5; done
   minio_live || { log "MinIO did not start; see .build/minio.log"; tail -n 20 "$REPO_ROOT/.build/minio.log" >&2; exit 1; }
 fi
+for _ in $(seq 1 120); do minio_ready && break; sleep 0.5; done
+minio_ready || { log "MinIO is live but not ready; see .build/minio.log"; exit 1; }
 # A signed ListBuckets proves the credentials (curl >= 7.75 signs SigV4).
 if ! curl -sf -o /dev/null --max-time 5 --aws-sigv4 "aws:amz:us-east-1:s3" \
     --user "$MINIO_USER:$MINIO_PASSWORD" "$MINIO_URL/" 2>/dev/null; then

@@ -128,8 +128,10 @@ func privateMinIO(t *testing.T) (*daemon, string) {
 		args: []string{"server", "--quiet", "--address", fmt.Sprintf("127.0.0.1:%d", port),
 			"--console-address", fmt.Sprintf("127.0.0.1:%d", console), dir},
 		env: []string{"MINIO_ROOT_USER=" + user, "MINIO_ROOT_PASSWORD=" + pass, "MINIO_BROWSER=off"},
+		// "ready", not "live": a live MinIO may still answer requests
+		// with "Server not initialized yet".
 		up: func() bool {
-			r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/minio/health/live", port))
+			r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/minio/health/ready", port))
 			if err != nil {
 				return false
 			}
