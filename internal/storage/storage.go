@@ -35,6 +35,26 @@ type Store interface {
 	Close() error
 }
 
+// SHA256Putter is implemented by stores that can have the server check an
+// upload against a SHA-256 computed before it, so that bytes changed on
+// the way (or on the local disk since they were hashed) are refused on
+// arrival instead of published. PutSHA256 is Put, not exclusive, with
+// sum the hex SHA-256 of the file at path. A refused upload is an error
+// worth retrying (render the file again); it is not permanent.
+type SHA256Putter interface {
+	PutSHA256(ctx context.Context, key, path, sum string) error
+}
+
+// PutSHA256 publishes the file at path under key (not exclusively), with
+// its hex SHA-256 sum checked on arrival when store is a SHA256Putter and
+// sum is not empty; otherwise it is Put.
+func PutSHA256(ctx context.Context, store Store, key, path, sum string) error {
+	if p, ok := store.(SHA256Putter); ok && sum != "" {
+		return p.PutSHA256(ctx, key, path, sum)
+	}
+	return store.Put(ctx, key, path, false)
+}
+
 // ErrNotFound is returned by Open for a missing key. It is not permanent:
 // the key may appear later, and callers decide what a missing key means.
 var ErrNotFound = errors.New("object not found")

@@ -50,3 +50,10 @@ func (s *Store) ClaimForTest(ctx context.Context, key string) error {
 	_, err := s.putClaim(ctx, s.prefix+claimDir+key, "")
 	return err
 }
+
+// ChecksumForTest returns the SHA-256 checksum the server stored for key
+// (base64, "-N" appended for a multipart object's composite checksum).
+func (s *Store) ChecksumForTest(ctx context.Context, key string) (string, error) {
+	info, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{Checksum: true})
+	return info.ChecksumSHA256, err
+}
