@@ -118,3 +118,40 @@ func TestFailuresExitNonZeroWithOneClearLine(t *testing.T) {
 	}
 	noFinalFiles(t, filepath.Join(dir, "exports"))
 }
+
+// verify exits 0 with a summary after a run, and 1 with one line per
+// problem once a published file has changed.
+func TestVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "demo", "--dir", dir); code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	cfg := filepath.Join(dir, demo.ConfigFile)
+	code, out, errOut := run(t, "verify", "--config", cfg)
+	if code != 0 || !strings.HasPrefix(out, "verify: ok: 7 files of 2 datasets") {
+		t.Fatalf("verify exit %d:\n%s\n%s", code, out, errOut)
+	}
+	target, err := os.Readlink(filepath.Join(dir, "exports", "permits.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "exports", target), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("9999,extra\n")
+	f.Close()
+	code, out, _ = run(t, "verify", "--config", cfg, "--dataset", "permits")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 5 || !strings.HasPrefix(lines[4], "verify: 4 problems; 3 files and 3 latest names read") {
+		t.Fatalf("verify after an append: exit %d\n%s", code, out)
+	}
+	for i, kind := range []string{"size: " + target, "sha256: " + target, "rows: " + target, "latest: permits.csv"} {
+		if !strings.HasPrefix(lines[i], kind) {
+			t.Errorf("line %d: %q, want it to start with %q", i+1, lines[i], kind)
+		}
+	}
+	if code, _, errOut := run(t, "verify", "--config", cfg, "--job", "etl_20000101_000000"); code != 1 || !strings.Contains(lastLine(errOut), "no manifest of job etl_20000101_000000") {
+		t.Fatalf("verify of an unknown job: exit %d, %s", code, errOut)
+	}
+}

@@ -66,6 +66,7 @@ Start with:  countysync demo`,
 		newStatusCmd(g),
 		newDashboardCmd(g),
 		newSchedulerCmd(g),
+		newVerifyCmd(g),
 		newVersionCmd(g),
 	)
 	return root
