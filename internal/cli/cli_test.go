@@ -155,3 +155,37 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("verify of an unknown job: exit %d, %s", code, errOut)
 	}
 }
+
+// gc lists a stray old file without deleting it, deletes it with
+// --apply, and refuses a protection window under an hour.
+func TestGCCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "demo", "--dir", dir); code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	cfg := filepath.Join(dir, demo.ConfigFile)
+	stray := filepath.Join(dir, "exports", "parcels_20000101_000000.csv")
+	if err := os.WriteFile(stray, []byte("id\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "gc", "--config", cfg)
+	if code != 0 || out != "would delete parcels_20000101_000000.csv (timestamped file no manifest lists)\n"+
+		"gc: 1 objects older than 24h0m0s that nothing references; run with --apply to delete them\n" {
+		t.Fatalf("gc exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Fatalf("a dry run deleted: %v", err)
+	}
+	if code, out, errOut = run(t, "gc", "--config", cfg, "--apply"); code != 0 || !strings.HasSuffix(out, "gc: deleted 1 objects\n") {
+		t.Fatalf("gc --apply exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatalf("stray file after --apply: %v", err)
+	}
+	if code, _, _ := run(t, "verify", "--config", cfg); code != 0 {
+		t.Fatalf("verify after gc: exit %d", code)
+	}
+	if code, _, _ := run(t, "gc", "--config", cfg, "--older-than", "5m"); code != 2 {
+		t.Fatalf("gc --older-than 5m: exit %d, want 2", code)
+	}
+}

@@ -67,6 +67,7 @@ Start with:  countysync demo`,
 		newDashboardCmd(g),
 		newSchedulerCmd(g),
 		newVerifyCmd(g),
+		newGCCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Store is a place artifacts are published to.
@@ -53,6 +54,30 @@ func PutSHA256(ctx context.Context, store Store, key, path, sum string) error {
 		return p.PutSHA256(ctx, key, path, sum)
 	}
 	return store.Put(ctx, key, path, false)
+}
+
+// Leftover is an object a store keeps for itself that List does not show
+// and an interrupted writer can leave behind: a temporary file, a claim
+// of an exclusive put, an unfinished multipart upload.
+type Leftover struct {
+	// Key names it (for messages; a store may put its own marks in it).
+	Key string
+	// Kind is "temporary file", "claim" or "unfinished upload".
+	Kind string
+	// Modified is when it was last written.
+	Modified time.Time
+	// ID is what the store needs to remove it, beside Key.
+	ID string
+}
+
+// Sweeper is implemented by stores that can list and remove their own
+// leftovers (`countysync gc`).
+type Sweeper interface {
+	// Leftovers returns the leftovers last written before before.
+	Leftovers(ctx context.Context, before time.Time) ([]Leftover, error)
+	// RemoveLeftover removes one; removing one that is gone is not an
+	// error.
+	RemoveLeftover(ctx context.Context, l Leftover) error
 }
 
 // ErrNotFound is returned by Open for a missing key. It is not permanent:
