@@ -53,10 +53,11 @@ psql "$PG_URL" -qtAc "select 1 from pg_available_extensions where name='postgis'
 log "PostgreSQL+PostGIS ready"
 echo "export COUNTYSYNC_TEST_PG='$PG_URL'"
 
-# Redis 7 (Debian's redis-server) on 127.0.0.1:6379, without persistence; a
+# Redis 7 (Debian's redis-server; redis-sentinel for the Sentinel failover test,
+# which starts its own) on 127.0.0.1:6379, without persistence; a
 # Redis that already answers PING there is reused. Tests pick DBs 1-15 and
 # key prefixes of their own (internal/testsvc/redis.go).
-apt_install redis-server
+apt_install redis-server redis-sentinel
 redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
 if ! redis_ping; then
   log "starting Redis on 127.0.0.1:6379"

@@ -118,3 +118,74 @@ func TestFailuresExitNonZeroWithOneClearLine(t *testing.T) {
 	}
 	noFinalFiles(t, filepath.Join(dir, "exports"))
 }
+
+// verify exits 0 with a summary after a run, and 1 with one line per
+// problem once a published file has changed.
+func TestVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "demo", "--dir", dir); code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	cfg := filepath.Join(dir, demo.ConfigFile)
+	code, out, errOut := run(t, "verify", "--config", cfg)
+	if code != 0 || !strings.HasPrefix(out, "verify: ok: 7 files of 2 datasets") {
+		t.Fatalf("verify exit %d:\n%s\n%s", code, out, errOut)
+	}
+	target, err := os.Readlink(filepath.Join(dir, "exports", "permits.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "exports", target), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("9999,extra\n")
+	f.Close()
+	code, out, _ = run(t, "verify", "--config", cfg, "--dataset", "permits")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 5 || !strings.HasPrefix(lines[4], "verify: 4 problems; 3 files and 3 latest names read") {
+		t.Fatalf("verify after an append: exit %d\n%s", code, out)
+	}
+	for i, kind := range []string{"size: " + target, "sha256: " + target, "rows: " + target, "latest: permits.csv"} {
+		if !strings.HasPrefix(lines[i], kind) {
+			t.Errorf("line %d: %q, want it to start with %q", i+1, lines[i], kind)
+		}
+	}
+	if code, _, errOut := run(t, "verify", "--config", cfg, "--job", "etl_20000101_000000"); code != 1 || !strings.Contains(lastLine(errOut), "no manifest of job etl_20000101_000000") {
+		t.Fatalf("verify of an unknown job: exit %d, %s", code, errOut)
+	}
+}
+
+// gc lists a stray old file without deleting it, deletes it with
+// --apply, and refuses a protection window under an hour.
+func TestGCCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "demo", "--dir", dir); code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	cfg := filepath.Join(dir, demo.ConfigFile)
+	stray := filepath.Join(dir, "exports", "parcels_20000101_000000.csv")
+	if err := os.WriteFile(stray, []byte("id\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "gc", "--config", cfg)
+	if code != 0 || out != "would delete parcels_20000101_000000.csv (timestamped file no manifest lists)\n"+
+		"gc: 1 objects older than 24h0m0s that nothing references; run with --apply to delete them\n" {
+		t.Fatalf("gc exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Fatalf("a dry run deleted: %v", err)
+	}
+	if code, out, errOut = run(t, "gc", "--config", cfg, "--apply"); code != 0 || !strings.HasSuffix(out, "gc: deleted 1 objects\n") {
+		t.Fatalf("gc --apply exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatalf("stray file after --apply: %v", err)
+	}
+	if code, _, _ := run(t, "verify", "--config", cfg); code != 0 {
+		t.Fatalf("verify after gc: exit %d", code)
+	}
+	if code, _, _ := run(t, "gc", "--config", cfg, "--older-than", "5m"); code != 2 {
+		t.Fatalf("gc --older-than 5m: exit %d, want 2", code)
+	}
+}

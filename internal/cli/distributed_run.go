@@ -88,7 +88,7 @@ func openProducer(ctx context.Context, g *globals, configPath string) (*pipeline
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	redisOpt, err := asynq.ParseRedisURI(env.Config.State.URL)
+	redisOpt, err := queue.RedisConnOpt(env.Config.State.URL)
 	if err != nil {
 		closeEnv()
 		return nil, nil, nil, usageError(fmt.Errorf("state.url: %w", err))
@@ -116,8 +116,8 @@ func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, str
 		}
 	}
 	redisURL = firstNonEmpty(redisURL, os.Getenv(config.EnvRedisURL), defaultRedisURL)
-	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") {
-		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis:// or rediss://", redact.URL(redisURL)))
+	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") && !strings.HasPrefix(redisURL, "redis-sentinel://") {
+		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis://, rediss:// or redis-sentinel://", redact.URL(redisURL)))
 	}
 	jobs, closeJobs, err := open.SharedJobs(ctx, redisURL, prefix, log)
 	if err != nil {

@@ -66,6 +66,8 @@ Start with:  countysync demo`,
 		newStatusCmd(g),
 		newDashboardCmd(g),
 		newSchedulerCmd(g),
+		newVerifyCmd(g),
+		newGCCmd(g),
 		newVersionCmd(g),
 	)
 	return root

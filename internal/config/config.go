@@ -53,7 +53,10 @@ type Storage struct {
 
 // State configures where watermarks and locks live.
 type State struct {
-	// URL is redis://host:6379/0, or file://PATH for a state file.
+	// URL is redis://host:6379/0 (rediss:// for TLS),
+	// redis-sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]
+	// for a primary found through Sentinel, or file://PATH for a state
+	// file.
 	// Defaults to file://<storage root>/.countysync/state.json for local
 	// storage. Overridden by COUNTYSYNC_REDIS_URL.
 	URL string `yaml:"url"`

@@ -284,10 +284,10 @@ func (v *validator) stateURL(u string) (string, error) {
 	switch {
 	case strings.HasPrefix(u, "file://"):
 		return "file://" + v.abs(strings.TrimPrefix(u, "file://")), nil
-	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
+	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"), strings.HasPrefix(u, "redis-sentinel://"):
 		return u, nil
 	}
-	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0 or file://PATH", redact.URL(u))
+	return "", fmt.Errorf("unsupported scheme in %q: use redis://host:6379/0, redis-sentinel://host1:26379,host2:26379/master/0 or file://PATH", redact.URL(u))
 }
 
 func (v *validator) abs(p string) string {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 
+	"github.com/countydatasync/countysync/internal/queue"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -39,7 +39,7 @@ var ErrNeedsAuth = errors.New("the dashboard listens beyond loopback only with b
 // New returns the dashboard's handler and a function that releases its
 // connections.
 func New(o Options) (http.Handler, func(), error) {
-	redisOpt, err := asynq.ParseRedisURI(o.RedisURL)
+	redisOpt, err := queue.RedisConnOpt(o.RedisURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dashboard: redis URL: %w", err)
 	}

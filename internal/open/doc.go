@@ -14,5 +14,6 @@
 //	         s3://…                       S3-compatible object storage (storage/s3)
 //	state    file://PATH                  a JSON state file with flock locks (state/file)
 //	         redis://, rediss://          Redis, shared by workers (state/redis)
+//	         redis-sentinel://            Redis behind Sentinel (see internal/redisurl)
 //	         (none)                       a state file under the root of file:// storage
 package open

@@ -76,8 +76,9 @@ var (
 			}
 			return s, nil
 		},
-		"redis":  openRedisState,
-		"rediss": openRedisState,
+		"redis":          openRedisState,
+		"rediss":         openRedisState,
+		"redis-sentinel": openRedisState,
 	}}
 )
 

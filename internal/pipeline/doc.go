@@ -15,9 +15,11 @@
 //  2. Render: render the snapshot into every format not rendered yet, in
 //     one pass, and publish each file under
 //     <dataset>_<YYYYMMDD>_<HHMMSS>.<ext>;
-//  3. Publish: point the "latest" names at the new files, write the job's
-//     manifest, and only then advance the watermark (compare-and-set) and
-//     release the lock; the last dataset to finish ends the job.
+//  3. Publish: point the "latest" names at the new files, write the
+//     dataset's manifest (manifests/<job>/<dataset>.json), and only then
+//     advance the watermark (compare-and-set) and release the lock; the
+//     last dataset to finish ends the job and writes the job's manifest
+//     (manifests/<job>.json).
 //
 // Each step records what it did in the job records (the dataset's fan-in)
 // and returns what is due next, so a step may run in any process, be

@@ -261,12 +261,13 @@ func (e *exporter) abort() {
 }
 
 // upload publishes every artifact under its timestamped name, all at once
-// (object stores take parallel uploads well). On error it removes what it
-// had published.
+// (object stores take parallel uploads well), with the SHA-256 taken when
+// the file was rendered, for stores that check it on arrival. On error it
+// removes what it had published.
 func (e *exporter) upload(ctx context.Context, store storage.Store) error {
 	errs := make([]error, len(e.artifacts))
 	forEach(e.artifacts, func(i int, a *Artifact) {
-		if err := store.Put(ctx, a.Key, a.tmp, false); err != nil {
+		if err := storage.PutSHA256(ctx, store, a.Key, a.tmp, a.SHA256); err != nil {
 			errs[i] = fmt.Errorf("publish %s: %w", a.Key, err)
 		}
 	})

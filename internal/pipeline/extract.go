@@ -79,6 +79,9 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 	if wm == nil || wm.Snapshot == "" {
 		return ext, wm, cursor, nil
 	}
+	if wm, err = checkSnapshot(ctx, env, d.Name, wm); err != nil {
+		return nil, nil, cursor, err
+	}
 	if cursor, err = wm.Cursor.Decode(); err != nil {
 		return nil, nil, cursor, fmt.Errorf("dataset %s: watermark: %w", d.Name, err)
 	}

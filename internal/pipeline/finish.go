@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 )
 
@@ -45,13 +44,4 @@ func finishJob(ctx context.Context, env *Env, id string, final bool) error {
 	env.Log.Info("job finished", "job_id", id, "success", rep.Success,
 		"records", rep.RecordsProcessed(), "seconds", roundSeconds(rec.End.Sub(rec.Start).Seconds()))
 	return nil
-}
-
-// PutManifest writes the report as the job's manifest.
-func PutManifest(ctx context.Context, env *Env, r *Report) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return env.Store.PutBytes(ctx, ManifestKey(r.JobID), append(data, '\n'))
 }

@@ -42,9 +42,6 @@ func ParseJob(id string) (Job, error) {
 	return Job{ID: id, Stamp: stamp, Start: t.UTC()}, nil
 }
 
-// ManifestKey is the storage key of a job's manifest.
-func ManifestKey(jobID string) string { return "manifests/" + jobID + ".json" }
-
 // maxClaimAttempts bounds how many seconds Start looks for a free job id.
 const maxClaimAttempts = 10
 

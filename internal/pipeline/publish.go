@@ -11,7 +11,8 @@ import (
 // Publish is a dataset's last step, due once the extraction and every
 // format are recorded. It makes the run visible in an order that never
 // loses data: it marks the fan-in as linking, points every latest name at
-// the new files, writes the job's manifest, and only then advances the
+// the new files, writes the dataset's manifest
+// (manifests/<job>/<dataset>.json), and only then advances the
 // watermark with a compare-and-set on the watermark the run started from.
 // Then it records the dataset's result, releases the dataset's lock and,
 // if every dataset has a result, ends the job (final manifest, status).
@@ -69,7 +70,9 @@ func (s *datasetStep) publish(ctx context.Context) error {
 		s.log.Info("exported", "format", a.Format, "path", a.Path, "rows", a.Rows)
 	}
 	res.Success = true
-	if err := s.writeManifest(ctx, res); err != nil {
+	// The dataset's own manifest: the job's is written when the job ends,
+	// so datasets publishing at once never overwrite each other's entry.
+	if err := putDatasetManifest(ctx, env, job.ID, res); err != nil {
 		return fmt.Errorf("dataset %s: write manifest: %w", d.Name, err)
 	}
 	if d.Incremental != nil {
@@ -115,25 +118,6 @@ func (s *datasetStep) result(fan *fanIn) *DatasetResult {
 		res.DurationSeconds = s.env.now().Sub(fan.ext.Started).Seconds()
 	}
 	return res
-}
-
-// writeManifest writes the job's manifest with res as the dataset's
-// result: the other datasets as their records say.
-func (s *datasetStep) writeManifest(ctx context.Context, res *DatasetResult) error {
-	rec, err := LoadJob(ctx, s.env.Jobs, s.job.ID)
-	if err != nil {
-		return err
-	}
-	all, err := results(ctx, s.env.Jobs, s.job.ID)
-	if err != nil {
-		return err
-	}
-	all[res.Name] = res
-	rep, _, _ := reportOf(rec, all)
-	if !rec.Ended() {
-		rep.Status = StatusRunning
-	}
-	return PutManifest(ctx, s.env, rep)
 }
 
 // advance moves the watermark to newWM by compare-and-set on the one the

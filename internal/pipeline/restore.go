@@ -2,12 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 
 	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/storage"
@@ -17,21 +14,18 @@ import (
 // published with a watermark whose snapshot still exists, and returns that
 // watermark (nil if there is none). It is how a state store that lost its
 // data (a Redis without persistence, a deleted state file) recovers
-// without re-publishing or losing rows.
+// without re-publishing or losing rows. It reads both manifest layouts
+// (see manifest.go): per job, the dataset's own manifest and the job's.
 func restoreWatermark(ctx context.Context, env *Env, dataset string) (*state.Watermark, error) {
-	keys, err := env.Store.List(ctx, "manifests/")
+	jobs, err := ManifestKeys(ctx, env.Store)
 	if err != nil {
 		return nil, err
 	}
-	slices.Reverse(keys) // job ids sort by time
-	for _, key := range keys {
-		if !strings.HasSuffix(key, ".json") {
-			continue
-		}
-		m, err := readManifest(ctx, env.Store, key)
+	slices.Reverse(jobs)
+	for _, k := range jobs {
+		m, err := k.Read(ctx, env.Store, env.Log, dataset, false)
 		if err != nil {
-			env.Log.Warn("skipping unreadable manifest", "key", key, "error", err)
-			continue
+			return nil, err
 		}
 		res := m.Datasets[dataset]
 		if res == nil || !res.Success || res.WatermarkAfter == nil || res.Snapshot == "" {
@@ -50,25 +44,27 @@ func restoreWatermark(ctx context.Context, env *Env, dataset string) (*state.Wat
 	return nil, nil
 }
 
-// manifestDoc is the part of a manifest that restoring reads.
-type manifestDoc struct {
-	JobID    string                    `json:"job_id"`
-	Datasets map[string]*DatasetResult `json:"datasets"`
-}
-
-func readManifest(ctx context.Context, store storage.Store, key string) (*manifestDoc, error) {
-	rc, err := store.Open(ctx, key)
-	if err != nil {
-		return nil, err
+// checkSnapshot returns wm if its snapshot exists. A watermark whose
+// snapshot is gone is one the state store went back to: a Redis failover
+// or restore lost the write that moved it on, and the publish that made
+// that write then deleted this snapshot. The manifests still record the
+// newer watermark, so it is restored from them (the compare-and-set stays
+// on wm's job, what the store holds). If they have nothing newer, wm is
+// returned and the run fails reading the snapshot, asking for --full.
+func checkSnapshot(ctx context.Context, env *Env, dataset string, wm *state.Watermark) (*state.Watermark, error) {
+	rc, err := env.Store.Open(ctx, wm.Snapshot)
+	if err == nil {
+		rc.Close()
+		return wm, nil
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-	if err != nil {
-		return nil, err
+	if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("dataset %s: previous snapshot %s: %w", dataset, wm.Snapshot, err)
 	}
-	var m manifestDoc
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", key, err)
+	newer, err := restoreWatermark(ctx, env, dataset)
+	if err != nil || newer == nil || newer.JobID <= wm.JobID {
+		return wm, nil
 	}
-	return &m, nil
+	env.Log.Warn("the watermark's snapshot is gone (the state store lost a later watermark); restored from the newest manifest",
+		"dataset", dataset, "state_job", wm.JobID, "manifest_job", newer.JobID, "watermark", newer.Cursor.Value)
+	return newer, nil
 }

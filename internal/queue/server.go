@@ -19,7 +19,8 @@ import (
 
 // WorkerOptions configure a worker process.
 type WorkerOptions struct {
-	// RedisURL is the asynq and state Redis (redis:// or rediss://).
+	// RedisURL is the asynq and state Redis (redis://, rediss:// or
+	// redis-sentinel://).
 	RedisURL string
 	// Concurrency is the number of tasks run at once.
 	Concurrency int
@@ -39,7 +40,7 @@ type WorkerOptions struct {
 // tasks and waits up to ShutdownTimeout for running ones; asynq hands
 // unfinished tasks back to the queue.
 func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
-	redisOpt, err := asynq.ParseRedisURI(o.RedisURL)
+	redisOpt, err := RedisConnOpt(o.RedisURL)
 	if err != nil {
 		return fmt.Errorf("worker: redis URL: %w", err)
 	}

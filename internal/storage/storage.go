@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Store is a place artifacts are published to.
@@ -33,6 +34,50 @@ type Store interface {
 	Location(key string) string
 	// Close releases the store.
 	Close() error
+}
+
+// SHA256Putter is implemented by stores that can have the server check an
+// upload against a SHA-256 computed before it, so that bytes changed on
+// the way (or on the local disk since they were hashed) are refused on
+// arrival instead of published. PutSHA256 is Put, not exclusive, with
+// sum the hex SHA-256 of the file at path. A refused upload is an error
+// worth retrying (render the file again); it is not permanent.
+type SHA256Putter interface {
+	PutSHA256(ctx context.Context, key, path, sum string) error
+}
+
+// PutSHA256 publishes the file at path under key (not exclusively), with
+// its hex SHA-256 sum checked on arrival when store is a SHA256Putter and
+// sum is not empty; otherwise it is Put.
+func PutSHA256(ctx context.Context, store Store, key, path, sum string) error {
+	if p, ok := store.(SHA256Putter); ok && sum != "" {
+		return p.PutSHA256(ctx, key, path, sum)
+	}
+	return store.Put(ctx, key, path, false)
+}
+
+// Leftover is an object a store keeps for itself that List does not show
+// and an interrupted writer can leave behind: a temporary file, a claim
+// of an exclusive put, an unfinished multipart upload.
+type Leftover struct {
+	// Key names it (for messages; a store may put its own marks in it).
+	Key string
+	// Kind is "temporary file", "claim" or "unfinished upload".
+	Kind string
+	// Modified is when it was last written.
+	Modified time.Time
+	// ID is what the store needs to remove it, beside Key.
+	ID string
+}
+
+// Sweeper is implemented by stores that can list and remove their own
+// leftovers (`countysync gc`).
+type Sweeper interface {
+	// Leftovers returns the leftovers last written before before.
+	Leftovers(ctx context.Context, before time.Time) ([]Leftover, error)
+	// RemoveLeftover removes one; removing one that is gone is not an
+	// error.
+	RemoveLeftover(ctx context.Context, l Leftover) error
 }
 
 // ErrNotFound is returned by Open for a missing key. It is not permanent:

@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/countydatasync/countysync/internal/redact"
+	"github.com/countydatasync/countysync/internal/redisurl"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -63,23 +64,47 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// Open connects to the Redis server at url (redis://[user:password@]host:port/db
-// or rediss:// for TLS), checks it with PING and returns a store whose keys
-// all start with "<prefix>:". A nil log means slog.Default(). Errors name
-// the server's host:port and never the password.
+// Open connects to the Redis server at url (redis://[user:password@]host:port/db,
+// rediss:// for TLS, or redis-sentinel://… for a primary found through
+// Sentinel, see internal/redisurl), checks it with PING and returns a
+// store whose keys all start with "<prefix>:". A nil log means
+// slog.Default(). Errors name the server's host:port (or the Sentinels
+// and the master's name) and never the password.
 func Open(ctx context.Context, url, prefix string, log *slog.Logger, opts ...Option) (*Store, error) {
-	o, err := parseURL(url)
+	c, where, err := newClient(url)
 	if err != nil {
 		return nil, err
 	}
-	c := goredis.NewClient(o)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("redis at %s (db %d): ping: %w", o.Addr, o.DB, err)
+		return nil, fmt.Errorf("redis at %s: ping: %w", where, err)
 	}
 	s := NewFromClient(c, prefix, append([]Option{WithLogger(log)}, opts...)...)
 	s.owned = true
 	return s, nil
+}
+
+// newClient returns a client of url and a description of where it
+// connects for messages.
+func newClient(raw string) (goredis.UniversalClient, string, error) {
+	if redisurl.IsSentinel(raw) {
+		s, err := redisurl.ParseSentinel(raw)
+		if err != nil {
+			return nil, "", err
+		}
+		// On a failover the client asks the Sentinels for the new primary
+		// and reconnects; commands in flight fail and are retried by the
+		// callers (steps, locks) like any dropped connection.
+		return goredis.NewFailoverClient(&goredis.FailoverOptions{
+			MasterName: s.Master, SentinelAddrs: s.Addrs, SentinelPassword: s.Password,
+			Username: s.Username, Password: s.Password, DB: s.DB,
+		}), s.String(), nil
+	}
+	o, err := parseURL(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	return goredis.NewClient(o), fmt.Sprintf("%s (db %d)", o.Addr, o.DB), nil
 }
 
 // parseURL parses a redis:// or rediss:// URL. Its errors show the URL

@@ -42,6 +42,11 @@
 // that both see the key missing both write, the last one winning. A
 // warning is logged once when the fallback is used.
 //
+// Every upload carries a SHA-256 that the server checks before the object
+// becomes visible: the caller's (PutSHA256, the artifacts hashed while
+// rendering; PutBytes) as a header on a single PUT, or one per part of a
+// multipart upload. See checksum.go for what minio-go sends when.
+//
 // Link makes the "latest" name a server-side copy of the target
 // (ComposeObject, which is a plain CopyObject up to 5 GiB and a multipart
 // copy above), so it is replaced atomically too.

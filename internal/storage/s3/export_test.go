@@ -50,3 +50,31 @@ func (s *Store) ClaimForTest(ctx context.Context, key string) error {
 	_, err := s.putClaim(ctx, s.prefix+claimDir+key, "")
 	return err
 }
+
+// ChecksumForTest returns the SHA-256 checksum the server stored for key
+// (base64, "-N" appended for a multipart object's composite checksum).
+func (s *Store) ChecksumForTest(ctx context.Context, key string) (string, error) {
+	info, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{Checksum: true})
+	return info.ChecksumSHA256, err
+}
+
+// StartUploadForTest starts a multipart upload of key and leaves it
+// unfinished, as a writer that died would; it returns the upload id.
+func (s *Store) StartUploadForTest(ctx context.Context, key string) (string, error) {
+	return minio.Core{Client: s.client}.NewMultipartUpload(ctx, s.bucket, s.prefix+key, minio.PutObjectOptions{})
+}
+
+// UploadsForTest counts the unfinished uploads of exactly key (MinIO
+// lists them by object name only).
+func (s *Store) UploadsForTest(ctx context.Context, key string) (int, error) {
+	n := 0
+	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix+key, false) {
+		if u.Err != nil {
+			return 0, u.Err
+		}
+		if u.Key == s.prefix+key {
+			n++
+		}
+	}
+	return n, nil
+}

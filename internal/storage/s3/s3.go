@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -159,6 +161,9 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 		Creds:  credentials.NewStaticV4(id, secret, token),
 		Secure: cfg.Secure,
 		Region: cfg.Region,
+		// Checksums in trailers: every upload carries a SHA-256 the
+		// server checks (see checksum.go).
+		TrailingHeaders: true,
 	})
 	if err != nil {
 		return nil, permanent(fmt.Errorf("s3 storage: endpoint %s: %w", cfg.Endpoint, err))
@@ -261,7 +266,34 @@ func (s *Store) Put(ctx context.Context, key, src string, exclusive bool) error 
 	if err != nil {
 		return err
 	}
+	return s.putFile(ctx, key, obj, src, "", exclusive)
+}
+
+// PutSHA256 implements storage.SHA256Putter: Put, not exclusive, with the
+// file's SHA-256 sent for the server to check (see checksum.go).
+func (s *Store) PutSHA256(ctx context.Context, key, src, sum string) error {
+	obj, err := s.object(key)
+	if err != nil {
+		return err
+	}
+	raw, err := hex.DecodeString(sum)
+	if err != nil || len(raw) != sha256.Size {
+		return permanent(fmt.Errorf("put %s: bad sha256 %q", s.Location(key), sum))
+	}
+	return s.putFile(ctx, key, obj, src, sum, false)
+}
+
+// putFile uploads the local file src under obj, with its hex SHA-256 sum
+// when known, and removes src once it is published.
+func (s *Store) putFile(ctx context.Context, key, obj, src, sum string, exclusive bool) error {
 	upload := func(ctx context.Context, opts minio.PutObjectOptions) error {
+		if sum != "" {
+			fi, err := os.Stat(src)
+			if err != nil {
+				return err
+			}
+			opts = withSHA256(opts, fi.Size(), sum)
+		}
 		_, err := s.client.FPutObject(ctx, s.bucket, obj, src, opts)
 		return err
 	}
@@ -280,7 +312,9 @@ func (s *Store) PutBytes(ctx context.Context, key string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	sum := sha256.Sum256(data)
 	return s.put(ctx, key, obj, false, func(ctx context.Context, opts minio.PutObjectOptions) error {
+		opts = withSHA256(opts, int64(len(data)), hex.EncodeToString(sum[:]))
 		_, err := s.client.PutObject(ctx, s.bucket, obj, bytes.NewReader(data), int64(len(data)), opts)
 		return err
 	})
@@ -290,8 +324,9 @@ func (s *Store) PutBytes(ctx context.Context, key string, data []byte) error {
 // exclusive.go), and translates the outcome.
 func (s *Store) put(ctx context.Context, key, obj string, exclusive bool, upload func(context.Context, minio.PutObjectOptions) error) error {
 	opts := minio.PutObjectOptions{
-		PartSize:    PartSize,
-		ContentType: contentType(key),
+		PartSize:     PartSize,
+		ContentType:  contentType(key),
+		AutoChecksum: minio.ChecksumSHA256,
 	}
 	if !exclusive {
 		if err := upload(ctx, opts); err != nil {
@@ -329,7 +364,7 @@ func (s *Store) markConditionalPutUnsupported() {
 // PUT: check, then upload. Two writers that both pass the check both
 // write, and the last one wins.
 func (s *Store) putAfterStat(ctx context.Context, key, obj string, opts minio.PutObjectOptions, upload func(context.Context, minio.PutObjectOptions) error) error {
-	opts = minio.PutObjectOptions{PartSize: opts.PartSize, ContentType: opts.ContentType}
+	opts = minio.PutObjectOptions{PartSize: opts.PartSize, ContentType: opts.ContentType, AutoChecksum: opts.AutoChecksum}
 	_, err := s.client.StatObject(ctx, s.bucket, obj, minio.StatObjectOptions{})
 	switch {
 	case err == nil:

@@ -1,0 +1,85 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/countydatasync/countysync/internal/storage"
+)
+
+var _ storage.Sweeper = (*Store)(nil)
+
+// cacheDir is the folder under tmpDir where a worker keeps the snapshots
+// it fetched; the worker evicts them itself.
+const cacheDir = "snapshots"
+
+// Leftovers implements storage.Sweeper: files under the work folder
+// (.countysync/tmp, except a worker's snapshot cache) and ".tmp-" files
+// beside published ones, last modified before before.
+func (s *Store) Leftovers(ctx context.Context, before time.Time) ([]storage.Leftover, error) {
+	var out []storage.Leftover
+	work := filepath.Join(s.root, tmpDir)
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p == filepath.Join(work, cacheDir) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		inWork := strings.HasPrefix(p, work+string(filepath.Separator))
+		if !inWork && !strings.HasPrefix(d.Name(), ".tmp-") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !info.ModTime().Before(before) {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, storage.Leftover{Key: filepath.ToSlash(rel), Kind: "temporary file", Modified: info.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list leftovers: %w", err)
+	}
+	return out, nil
+}
+
+// RemoveLeftover implements storage.Sweeper.
+func (s *Store) RemoveLeftover(ctx context.Context, l storage.Leftover) error {
+	clean := path.Clean("/" + l.Key)[1:]
+	if clean != l.Key || clean == "" || strings.HasPrefix(clean, "../") {
+		return storage.Permanent(fmt.Errorf("invalid leftover %q", l.Key))
+	}
+	if !strings.HasPrefix(clean, tmpDir+"/") && !strings.HasPrefix(path.Base(clean), ".tmp-") {
+		return storage.Permanent(fmt.Errorf("%q is not a temporary file", l.Key))
+	}
+	if err := os.Remove(filepath.Join(s.root, filepath.FromSlash(clean))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", l.Key, err)
+	}
+	return nil
+}
