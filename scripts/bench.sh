@@ -158,12 +158,33 @@ SQL
   [ "$n" = "$ROWS" ] || die "seeded $n rows, wanted $ROWS"
 }
 
+# The "unordered" table: the same parcels after an UPDATE of a random 10%
+# (no VACUUM FULL, no CLUSTER), so the heap is no longer in key order, the
+# way a table that is updated all day looks. Its query has no ORDER BY.
+seed_unordered() {
+  log "creating parcels_unordered (10% of the rows updated in place)"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URL" <<'SQL'
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS parcels_unordered;
+CREATE TABLE parcels_unordered (LIKE parcels INCLUDING ALL);
+INSERT INTO parcels_unordered SELECT * FROM parcels ORDER BY id;
+VACUUM ANALYZE parcels_unordered;
+SELECT setseed(0.1313) \g /dev/null
+UPDATE parcels_unordered SET updated_at = updated_at + interval '1 day'
+ WHERE id IN (SELECT id FROM parcels_unordered WHERE random() < 0.1);
+ANALYZE parcels_unordered;
+SQL
+}
+
 if [ "$SEED" = 0 ]; then
   n=$(psql -X -qtA -d "$PG_URL" -c "SELECT count(*) FROM parcels" 2>/dev/null) || die "BENCH_SEED=0 but $DB has no parcels table"
   [ "$n" = "$ROWS" ] || die "BENCH_SEED=0 but $DB has $n parcels, not $ROWS"
   log "reusing $DB ($n parcels)"
+  n=$(psql -X -qtA -d "$PG_URL" -c "SELECT count(*) FROM parcels_unordered" 2>/dev/null) || n=0
+  [ "$n" = "$ROWS" ] || seed_unordered
 else
   seed
+  seed_unordered
 fi
 
 # ------------------------------------------------------------- set up ----
@@ -187,6 +208,22 @@ datasets:
     key_columns: [id]
     geometry: {column: geom}
 EOF
+# The unordered rows: the same dataset read from the shuffled heap, no ORDER BY.
+QUERY_U="SELECT * FROM parcels_unordered"
+COPY_QUERY_U="SELECT id, parcel_no, owner, address, land_use, assessed_value, area_sqft, year_built, tax_exempt, last_sale, notes, updated_at, ST_AsText(geom) AS geom FROM parcels_unordered"
+CONFIG_U=$WORK/countysync.bench-unordered.yaml
+cat >"$CONFIG_U" <<EOF
+# written by scripts/bench.sh
+source: {url: "$PG_URL"}
+storage: {url: "file://$WORK/exports"}
+formats: [sqlite, csv, json, geojson]
+datasets:
+  - name: parcels
+    query: $QUERY_U
+    key_columns: [id]
+    geometry: {column: geom}
+EOF
+"$BIN" validate --config "$CONFIG_U" >/dev/null 2>"$WORK/validate.err" || { cat "$WORK/validate.err" >&2; die "config does not validate"; }
 # The embedded run on MinIO (BENCH_DISTRIBUTED=1) keeps its state in a file.
 CONFIG_S3=$WORK/countysync.bench-s3.yaml
 { cat "$CONFIG"; echo "state: {url: \"file://$WORK/state\"}"; } >"$CONFIG_S3"
@@ -196,7 +233,8 @@ CONFIG_S3=$WORK/countysync.bench-s3.yaml
 # Work ids, in the order of the table. Each has a label, a reference, a target
 # ratio (none for the GeoPackage rows, which only compare) and a command
 # (below, in work_cmd).
-WORKS=(psql_csv ogr_geojson ogr_sqlite ogr_gpkg cs_csv cs_geojson cs_sqlite cs_gpkg cs_all)
+WORKS=(psql_csv ogr_geojson ogr_sqlite ogr_gpkg cs_csv cs_geojson cs_sqlite cs_gpkg cs_all
+       psql_csv_u ogr_sqlite_u cs_csv_u cs_sqlite_u cs_all_u)
 declare -A LABEL=(
   [psql_csv]='`psql \copy` CSV (geometry as WKT)'
   [ogr_geojson]='`ogr2ogr -f GeoJSON`'
@@ -207,11 +245,17 @@ declare -A LABEL=(
   [cs_sqlite]='`countysync run --formats sqlite`'
   [cs_gpkg]='`countysync run --formats gpkg`'
   [cs_all]='`countysync run` all four formats'
+  [psql_csv_u]='unordered: `psql \copy` CSV, no ORDER BY'
+  [ogr_sqlite_u]='unordered: `ogr2ogr -f SQLite`, no ORDER BY'
+  [cs_csv_u]='unordered: `countysync run --formats csv`'
+  [cs_sqlite_u]='unordered: `countysync run --formats sqlite`'
+  [cs_all_u]='unordered: `countysync run` all four formats'
   [emb_s3]='`countysync run` all four formats, MinIO storage'
   [dist_all]='distributed: `worker` + `enqueue --wait`, MinIO, four formats'
 )
-declare -A REF=([cs_csv]=psql_csv [cs_geojson]=ogr_geojson [cs_sqlite]=ogr_sqlite [cs_gpkg]=ogr_gpkg [cs_all]=psql_csv [emb_s3]=cs_all [dist_all]=emb_s3)
-declare -A TARGET=([cs_csv]=1.3 [cs_geojson]=0.3 [cs_sqlite]=0.8 [cs_all]=3 [dist_all]=1.5)
+declare -A REF=([cs_csv]=psql_csv [cs_geojson]=ogr_geojson [cs_sqlite]=ogr_sqlite [cs_gpkg]=ogr_gpkg [cs_all]=psql_csv [emb_s3]=cs_all [dist_all]=emb_s3
+                [cs_csv_u]=psql_csv_u [cs_sqlite_u]=ogr_sqlite_u [cs_all_u]=psql_csv_u)
+declare -A TARGET=([cs_csv]=1.3 [cs_geojson]=0.3 [cs_sqlite]=0.8 [cs_all]=3 [dist_all]=1.5 [cs_csv_u]=1.3 [cs_sqlite_u]=0.8 [cs_all_u]=3)
 RSS_TARGET_MB=150
 
 if [ -n "$ONLY" ]; then
@@ -234,12 +278,17 @@ work_cmd() {
     cs_sqlite)   cs_cmd "$dir" sqlite ;;
     cs_gpkg)     cs_cmd "$dir" gpkg ;;
     cs_all)      cs_cmd "$dir" sqlite,csv,json,geojson ;;
+    psql_csv_u)  CMD=(psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URL" -c "\\copy ($COPY_QUERY_U) TO '$dir/parcels.csv' CSV HEADER") ;;
+    ogr_sqlite_u) CMD=(ogr2ogr -f SQLite "$dir/parcels.sqlite" "$OGR_PG" -sql "$QUERY_U" -nln parcels) ;;
+    cs_csv_u)    cs_cmd "$dir" csv "$CONFIG_U" ;;
+    cs_sqlite_u) cs_cmd "$dir" sqlite "$CONFIG_U" ;;
+    cs_all_u)    cs_cmd "$dir" sqlite,csv,json,geojson "$CONFIG_U" ;;
     emb_s3)      s3_storage
                  CMD=(env COUNTYSYNC_STORAGE_URL="$S3_STORAGE" "$BIN" run --config "$CONFIG_S3" --log-level warn) ;;
     *) die "unknown work $id" ;;
   esac
 }
-cs_cmd() { CMD=("$BIN" run --config "$CONFIG" --export-dir "$1/exports" --formats "$2" --log-level warn); }
+cs_cmd() { CMD=("$BIN" run --config "${3:-$CONFIG}" --export-dir "$1/exports" --formats "$2" --log-level warn); }
 
 declare -A TIMES RSS LOADS CPU
 
@@ -392,12 +441,15 @@ TABLE=$WORK/table.md
     row dist_all emb_s3 1.5 'embedded on the same MinIO'
     row dist_all cs_all 1.5 'embedded on local disk (the issue'"'"'s wording; MinIO'"'"'s own work included)'
   fi
-  if [ -n "${RSS[cs_all]:-}" ]; then
-    rss=$(maxof <<<"${RSS[cs_all]}")
+  for id in cs_all cs_all_u; do
+    [ -n "${RSS[$id]:-}" ] || continue
+    rss=$(maxof <<<"${RSS[$id]}")
     rss_mb=$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}')
     res=$(awk -v m="$rss_mb" -v t="$RSS_TARGET_MB" 'BEGIN {print (m <= t) ? "pass" : "**fail**"}')
-    echo "| peak RSS, \`countysync run\` four formats | — | — | — | — | $rss_mb | ≤ $RSS_TARGET_MB MB | $res | — | — |"
-  fi
+    what='`countysync run` four formats'
+    [ "$id" = cs_all_u ] && what="$what, unordered"
+    echo "| peak RSS, $what | — | — | — | — | $rss_mb | ≤ $RSS_TARGET_MB MB | $res | — | — |"
+  done
   if [ "$DISTRIBUTED" != 1 ] || [ -z "${TIMES[dist_all]:-}" ]; then
     echo "| ${LABEL[dist_all]} | not measured (BENCH_DISTRIBUTED=1) | — | — | embedded on the same MinIO | — | ≤ 1.5× | — | — | — |"
   fi

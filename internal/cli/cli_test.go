@@ -65,6 +65,30 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// validate warns about an incremental dataset whose late commits nothing
+// protects (a SQLite source without lookback), and only about that one.
+func TestValidateWarnsAboutUnprotectedCursors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(`source: {url: sqlite://x.db}
+datasets:
+  - {name: bare, query: SELECT * FROM t, key_columns: [id], incremental: {column: id}}
+  - {name: slack, query: SELECT * FROM t, key_columns: [id], incremental: {column: ts, lookback: 5m}}
+  - {name: full, query: SELECT * FROM t, key_columns: [id]}
+`), 0o644)
+	code, _, e := run(t, "validate", "--config", cfg)
+	if code != 0 || !strings.Contains(e, "warning: dataset bare: incremental on id") || strings.Contains(e, "dataset slack") || strings.Contains(e, "dataset full") {
+		t.Errorf("validate: exit %d, stderr %s", code, e)
+	}
+	os.WriteFile(cfg, []byte(`source: {url: "postgres://u@127.0.0.1/db"}
+datasets:
+  - {name: bare, query: SELECT * FROM t, key_columns: [id], incremental: {column: id}}
+`), 0o644)
+	if code, _, e := run(t, "validate", "--config", cfg); code != 0 || strings.Contains(e, "warning") {
+		t.Errorf("validate, PostgreSQL source (protected by the transaction horizon): exit %d, stderr %s", code, e)
+	}
+}
+
 func TestFailuresExitNonZeroWithOneClearLine(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := demo.Write(context.Background(), dir); err != nil {

@@ -119,6 +119,12 @@ type Incremental struct {
 	// NullCursor is what to do with rows whose cursor is NULL: include
 	// (default; re-read every run, merged by key), skip, or error.
 	NullCursor string `yaml:"null_cursor"`
+	// MaxFuture is how far past the source's clock a cursor value may be
+	// and still become the watermark; a row beyond it (a clock error, a
+	// typo in a year) is exported, named in the report's warnings, and
+	// leaves the watermark where the other rows put it. Non-finite
+	// numbers never become the watermark. Defaults to 1h.
+	MaxFuture Duration `yaml:"max_future"`
 }
 
 // Geometry configures the geometry column of a dataset.

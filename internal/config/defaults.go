@@ -4,6 +4,7 @@ import "time"
 
 const (
 	defaultLockWait        = 30 * time.Second
+	defaultMaxFuture       = time.Hour
 	defaultLockLease       = 2 * time.Minute
 	defaultShutdownTimeout = 30 * time.Second
 	defaultWorkerListen    = "127.0.0.1:9090"

@@ -171,6 +171,12 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 		default:
 			v.errorf(ip+".null_cursor", "%s: incremental.null_cursor must be include, skip or error, not %q", label, inc.NullCursor)
 		}
+		switch {
+		case inc.MaxFuture < 0:
+			v.errorf(ip+".max_future", "%s: incremental.max_future must not be negative", label)
+		case inc.MaxFuture == 0:
+			inc.MaxFuture = Duration(defaultMaxFuture)
+		}
 		if inc.DeletedColumn != "" && len(d.KeyColumns) == 0 {
 			v.errorf(ip+".deleted_column", "%s: incremental.deleted_column needs key_columns to know which rows to remove", label)
 		}

@@ -33,6 +33,7 @@ type Extraction struct {
 	PrevSnapshot    string        `json:"prev_snapshot,omitempty"`
 	WatermarkBefore *state.Cursor `json:"watermark_before,omitempty"`
 	WatermarkAfter  *state.Cursor `json:"watermark_after,omitempty"`
+	WatermarkCap    *WatermarkCap `json:"watermark_cap,omitempty"`
 	WarningCount    int64         `json:"warning_count"`
 	Warnings        []string      `json:"warnings,omitempty"`
 	// Streamed is true when the rows went straight into the files: there
@@ -92,45 +93,52 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 	return ext, wm, cursor, nil
 }
 
-// extractSnapshot runs the dataset's query — from the watermark minus the lookback
-// when incremental — applies the transformations and merges the rows into
-// a snapshot written at snapPath (a copy of the previous snapshot for
-// incremental runs, a new one otherwise). The caller holds the dataset's
-// lock. Nothing is published: the watermark and the files stay as they
-// were until Publish.
-func extractSnapshot(ctx context.Context, env *Env, d *config.Dataset, opts Options, snapPath string) (*Extraction, error) {
-	ext, _, cursor, err := planExtraction(ctx, env, d, opts)
-	if err != nil {
-		return nil, err
-	}
-	env.Log.Info("extracting", "dataset", d.Name, "mode", ext.Mode)
-	rows, err := query(ctx, env, d, ext, cursor)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// extractSnapshot merges the rows of the dataset's query (opened by
+// openRead: from the watermark minus the lookback when incremental) into a
+// snapshot written at snapPath (a copy of the previous snapshot for
+// incremental runs, a new one otherwise), applying the transformations.
+// The caller holds the dataset's lock. Nothing is published: the
+// watermark and the files stay as they were until Publish.
+func extractSnapshot(ctx context.Context, env *Env, d *config.Dataset, opts Options, ext *Extraction, cursor record.Value,
+	rows source.Rows, snapPath string) error {
 	var w Warnings
 	st, err := newStage(d, rows.Schema(), opts.Strict, &w, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	st.cursors = newCursorGuard(env, d, rows.Horizon(), &w)
 	if err := merge(ctx, env, d, ext, cursor, rows, st, snapPath); err != nil {
-		return nil, err
+		return err
 	}
+	capWatermark(env, d, ext, rows.Horizon(), &w)
 	ext.WarningCount, ext.Warnings = w.Count(), w.Messages()
 	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
-	return ext, nil
+	return nil
+}
+
+// openRead plans the dataset's run and starts its one read of the source:
+// the incremental filter, if any, rows in key order where the source can
+// sort them (see sourceOrder), and the transaction horizon for datasets
+// with a watermark.
+func openRead(ctx context.Context, env *Env, d *config.Dataset, opts Options) (*Extraction, record.Value, source.Rows, error) {
+	ext, _, cursor, err := planExtraction(ctx, env, d, opts)
+	if err != nil {
+		return nil, cursor, nil, err
+	}
+	rows, err := query(ctx, env, d, ext, cursor)
+	if err != nil {
+		return nil, cursor, nil, err
+	}
+	return ext, cursor, rows, nil
 }
 
 // query starts the dataset's query with the incremental filter, if any.
 func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value) (source.Rows, error) {
-	var filter *source.Filter
+	filter := &source.Filter{OrderBy: sourceOrder(d), Horizon: d.Incremental != nil}
 	if ext.Mode == ModeIncremental {
-		filter = &source.Filter{
-			Column: d.Incremental.Column,
-			Min:    state.Lookback(cursor, d.Incremental.Lookback.D()),
-			Nulls:  source.NullCursor(d.Incremental.NullCursor),
-		}
+		filter.Column = d.Incremental.Column
+		filter.Min = state.Lookback(cursor, d.Incremental.Lookback.D())
+		filter.Nulls = source.NullCursor(d.Incremental.NullCursor)
 	}
 	rows, err := env.Source.Query(ctx, d.Query, filter)
 	if err != nil {
@@ -247,6 +255,9 @@ func advanceCursor(d *config.Dataset, cur, c record.Value, st *stage, row record
 	if cur.Kind != record.Null && cur.Kind != c.Kind {
 		return cur, fmt.Errorf("dataset %s: cursor column %s is %s now but the watermark is %s; run with --full",
 			d.Name, d.Incremental.Column, c.Kind, cur.Kind)
+	}
+	if !st.cursors.sane(c, st, row) {
+		return cur, nil
 	}
 	if cur.Kind == record.Null || state.Less(cur, c) {
 		c.B = nil

@@ -13,7 +13,7 @@ import (
 // job (waiting up to state.lock_wait while another run holds it) and reads
 // the source. A full run of a dataset without incremental streams the rows
 // straight into every format (nothing is left to render); otherwise, or
-// when the rows do not come in key order, the rows are merged into a
+// when the source cannot sort the rows by key, the rows are merged into a
 // snapshot that is stored for the Render step. The extraction and any
 // rendered artifacts are recorded together, and the lock is kept for the
 // job's next step. A retry that finds the extraction recorded does
@@ -56,23 +56,34 @@ func Extract(ctx context.Context, env *Env, job Job, dataset string) (Next, erro
 	return s.next(fan), nil
 }
 
-// extract reads the dataset and returns its fan-in records: the extraction
-// and the artifacts rendered while streaming.
+// extract reads the dataset, once, and returns its fan-in records: the
+// extraction and the artifacts rendered while streaming.
 func (s *datasetStep) extract(ctx context.Context) (map[string][]byte, error) {
 	env, d, job := s.env, s.d, s.job
 	started := env.now()
-	ext, arts, w, streamed, err := stream(ctx, env, job, d, s.opts, s.formats)
+	ext, cursor, rows, err := openRead(ctx, env, d, s.opts)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
+	streaming := canStream(d, ext, rows)
+	env.Log.Info("extracting", "job_id", job.ID, "dataset", d.Name, "mode", ext.Mode, "streaming", streaming)
+	if !streaming && d.Incremental == nil && len(d.KeyColumns) > 0 {
+		env.Log.Info("rendering through a snapshot: the source cannot sort the rows by the key columns (integer, boolean, text or uuid keys, not written by a transformation, stream)",
+			"job_id", job.ID, "dataset", d.Name, "key_columns", d.KeyColumns)
+	}
 	docs := map[string][]byte{}
-	if streamed {
+	if streaming {
+		arts, w, err := stream(ctx, env, job, d, s.opts, s.formats, ext, rows)
+		if err != nil {
+			return nil, err
+		}
 		docs = renderedRecords(s.formats, arts, w, 0)
 	} else {
 		tmp := filepath.Join(env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d.snapshot.sqlite", job.ID, d.Name, time.Now().UnixNano()))
 		defer os.Remove(tmp)
 		t0 := env.now()
-		if ext, err = extractSnapshot(ctx, env, d, s.opts, tmp); err != nil {
+		if err := extractSnapshot(ctx, env, d, s.opts, ext, cursor, rows, tmp); err != nil {
 			return nil, err
 		}
 		ext.ExtractSeconds = roundSeconds(env.now().Sub(t0).Seconds())

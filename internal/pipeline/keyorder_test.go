@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/source/sqlite"
 )
 
@@ -54,7 +56,19 @@ func TestFullRunRendersInKeyOrderWhateverTheQueryOrder(t *testing.T) {
 		"unsorted": "SELECT id, code, v FROM t",
 	}
 	env := keyOrderEnv(t, n, queries, "id")
+	counter := &countingSource{Source: env.Source}
+	env.Source = counter
 	rep := mustRun(t, env, pipeline.Options{})
+	// The source is read once per dataset, and every dataset streamed (no
+	// snapshot: no extract time of its own), whatever the query's order.
+	if got := counter.n.Load(); got != int64(len(queries)) {
+		t.Errorf("%d queries for %d datasets: the source was read more than once", got, len(queries))
+	}
+	for _, d := range rep.Datasets {
+		if d.ExtractSeconds != 0 {
+			t.Errorf("%s went through a snapshot (extract_seconds %v), want streamed", d.Name, d.ExtractSeconds)
+		}
+	}
 	var want []byte
 	for _, name := range []string{"asc", "desc", "unsorted"} {
 		a := artifact(t, rep, name, "csv")
@@ -86,6 +100,17 @@ func TestFullRunRendersInKeyOrderWhateverTheQueryOrder(t *testing.T) {
 			t.Errorf("%s: CSV differs from the key-ordered query's", name)
 		}
 	}
+}
+
+// countingSource counts the queries run.
+type countingSource struct {
+	source.Source
+	n atomic.Int64
+}
+
+func (s *countingSource) Query(ctx context.Context, q string, f *source.Filter) (source.Rows, error) {
+	s.n.Add(1)
+	return s.Source.Query(ctx, q, f)
 }
 
 // Text keys order byte by byte (as the snapshot stores them), whatever

@@ -7,7 +7,6 @@ import (
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/format/snapshot"
 	"github.com/countydatasync/countysync/internal/record"
-	"github.com/countydatasync/countysync/internal/source"
 )
 
 // renderSnapshot renders the snapshot at snapPath into formats (one pass,
@@ -39,7 +38,7 @@ func renderSnapshot(ctx context.Context, env *Env, job Job, d *config.Dataset, o
 // through st into every format at once (before, if set, sees each row
 // first and may stop the pass), then publishes each file under its
 // timestamped name. On error nothing stays published.
-func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows source.Rows, st *stage,
+func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows rowReader, st *stage,
 	formats []string, before func(record.Row) error) (*exporter, error) {
 	start := env.now()
 	st.renderWKTFor(formats)
@@ -72,6 +71,14 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	env.Log.Debug("export timings", "job_id", job.ID, "dataset", d.Name, "formats", formats,
 		"render_seconds", roundSeconds(rendered.Sub(start).Seconds()), "upload_seconds", roundSeconds(env.now().Sub(rendered).Seconds()))
 	return exp, nil
+}
+
+// rowReader is what renderRows reads: a query's rows (source.Rows) or a
+// snapshot's (snapshot.Reader).
+type rowReader interface {
+	Next() bool
+	Row() record.Row
+	Err() error
 }
 
 // renderRow decodes the row's geometry, checks its values and writes it

@@ -37,6 +37,9 @@ type DatasetResult struct {
 	// the run (incremental datasets).
 	WatermarkBefore *state.Cursor `json:"watermark_before,omitempty"`
 	WatermarkAfter  *state.Cursor `json:"watermark_after,omitempty"`
+	// WatermarkCap, when set, says why WatermarkAfter is below the highest
+	// cursor value read: transactions in flight in the source.
+	WatermarkCap *WatermarkCap `json:"watermark_cap,omitempty"`
 	// Snapshot is the storage key of the snapshot published.
 	Snapshot        string      `json:"snapshot,omitempty"`
 	Artifacts       []*Artifact `json:"artifacts"`
@@ -56,7 +59,7 @@ func resultOf(ext *Extraction) *DatasetResult {
 	return &DatasetResult{
 		Name: ext.Dataset, Mode: ext.Mode, Records: ext.Records, RowsRead: ext.RowsRead,
 		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,
-		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter,
+		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter, WatermarkCap: ext.WatermarkCap,
 		WarningCount: ext.WarningCount, Warnings: ext.Warnings, ExtractSeconds: ext.ExtractSeconds,
 	}
 }

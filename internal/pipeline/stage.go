@@ -30,6 +30,9 @@ type stage struct {
 	// Value.W) for the formats that write WKT.
 	wkt    bool
 	wktBuf []byte
+	// cursors keeps insane cursor values out of the watermark (incremental
+	// reads; nil otherwise).
+	cursors *cursorGuard
 }
 
 // renderWKTFor turns on the shared WKT rendering when two or more formats

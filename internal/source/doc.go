@@ -8,7 +8,12 @@
 // Incremental runs pass a Filter: the driver wraps the user's query as a
 // subquery and adds a parameterised "cursor >= $1" condition, so the user's
 // SQL is never edited as a string and the cursor value is never spliced
-// into SQL text.
+// into SQL text. The same Filter asks for the rows in key order (OrderBy,
+// see KeyOrderable: the driver wraps the query with an ORDER BY that
+// reproduces a snapshot's order, or leaves the order alone and says so
+// with Rows.Ordered) and for the transactions in flight before the
+// query's snapshot (Horizon; PostgreSQL only), which keep the watermark
+// below rows that may still commit.
 //
 // # Errors
 //

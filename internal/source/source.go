@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/countydatasync/countysync/internal/record"
 )
@@ -10,8 +11,10 @@ import (
 // Source is an open connection to a county database.
 type Source interface {
 	// Query runs the dataset's query and streams its rows. With a non-nil
-	// filter only rows whose cursor column is >= filter.Min (and, per
-	// filter.Nulls, rows whose cursor is NULL) are returned.
+	// filter that names a cursor Column only rows whose cursor column is
+	// >= filter.Min (and, per filter.Nulls, rows whose cursor is NULL) are
+	// returned; filter.OrderBy asks for the rows in key order and
+	// filter.Horizon for the transactions in flight (see Filter).
 	Query(ctx context.Context, query string, filter *Filter) (Rows, error)
 	// Close releases the connection.
 	Close() error
@@ -42,6 +45,16 @@ type Rows interface {
 	// reading the rest of the result. It is safe to call more than once,
 	// and after Next returned false.
 	Close()
+	// Ordered reports whether the rows come in the key order the filter's
+	// OrderBy asked for (see KeyOrder); false when none was asked for or
+	// the driver could not promise it for the columns' types. Valid
+	// before the first Next.
+	Ordered() bool
+	// Horizon describes the transactions that were in flight when the
+	// query took its snapshot, when the filter asked for it and the
+	// database has concurrent writers; nil otherwise. Valid before the
+	// first Next.
+	Horizon() *Horizon
 }
 
 // NullCursor says what an incremental run does with rows whose cursor
@@ -59,15 +72,72 @@ const (
 	NullError NullCursor = "error"
 )
 
-// Filter restricts a query to rows at or after a cursor value.
+// Filter restricts a query to rows at or after a cursor value, and asks
+// for the rows in key order and for the query's transaction horizon.
 type Filter struct {
-	// Column is the cursor column of the query's result.
+	// Column is the cursor column of the query's result; "" reads every
+	// row (Min and Nulls are then ignored).
 	Column string
 	// Min is the lowest cursor value to return (watermark minus lookback).
 	// A Null Min means no lower bound.
 	Min record.Value
 	// Nulls is the policy for rows whose cursor is NULL.
 	Nulls NullCursor
+	// OrderBy names the key columns (of the query's result) to return the
+	// rows sorted by, in KeyOrder. A driver honours it when it can promise
+	// that order for every named column's type and reports so with
+	// Rows.Ordered; otherwise the rows come in the query's own order.
+	OrderBy []string
+	// Horizon asks the driver to note, just before the query takes its
+	// snapshot, the transactions still open (Rows.Horizon).
+	Horizon bool
+}
+
+// KeyOrderable reports whether a driver can return rows in key order by a
+// column of kind k. The key order (Filter.OrderBy) is ascending by each
+// named column in turn, the order a snapshot (package format/snapshot)
+// keeps its rows in; drivers promise it for columns of these kinds only:
+//
+//	Int, Bool   numerically (false before true)
+//	Text        byte by byte in UTF-8 (COLLATE "C" in PostgreSQL, BINARY in SQLite)
+//	UUID        byte by byte, which is the order of the canonical text
+//
+// For any other kind (numeric, float, temporal: the snapshot compares
+// their text, not their value) the rows come unordered and Ordered is
+// false; the caller sorts them itself.
+func KeyOrderable(k record.Kind) bool {
+	switch k {
+	case record.Int, record.Bool, record.Text, record.UUID:
+		return true
+	}
+	return false
+}
+
+// Horizon is what a driver saw of the other transactions of its database
+// just before a query took its snapshot: a transaction open then may
+// still commit rows the query could not see, with cursor values below
+// the highest the query read. The pipeline keeps the watermark below it
+// (see docs/ARCHITECTURE.md, Incremental runs).
+type Horizon struct {
+	// Now is the database's clock when the transactions were listed,
+	// before the snapshot.
+	Now time.Time
+	// NowLocal is Now as a timestamp without time zone in the session's
+	// TimeZone, the way now()::timestamp writes it.
+	NowLocal time.Time
+	// Open is the number of other transactions open then (sessions of
+	// this database, also idle in transaction).
+	Open int
+	// OldestStart is the start of the oldest of them (zero if Open is 0);
+	// a transaction's now() is its start. OldestLocal is the same time
+	// without time zone, as NowLocal.
+	OldestStart, OldestLocal time.Time
+	// OldestPID is the backend process of the oldest transaction.
+	OldestPID int
+	// Hidden counts sessions of this database whose transactions the role
+	// may not see (pg_stat_activity shows "<insufficient privilege>"):
+	// the horizon cannot account for them.
+	Hidden int
 }
 
 // ErrUnreachable wraps errors that mean the database could not be reached

@@ -100,3 +100,24 @@ func compareKeys(a, b []keyValue) int {
 	}
 	return 0
 }
+
+// Why a row fails KeyOrder.Next.
+const (
+	OutOfOrder   = iota // the key is below the previous row's
+	DuplicateKey        // the key equals the previous row's
+	NullKey             // a key column is NULL
+)
+
+// Problem says why Next just refused row: NullKey, DuplicateKey or
+// OutOfOrder.
+func (k *KeyOrder) Problem(row record.Row) int {
+	for _, i := range k.keys {
+		if row[i].Kind == record.Null {
+			return NullKey
+		}
+	}
+	if k.have && compareKeys(k.cur, k.prev) == 0 {
+		return DuplicateKey
+	}
+	return OutOfOrder
+}

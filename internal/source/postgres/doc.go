@@ -49,7 +49,26 @@
 //	SELECT * FROM (<query>) AS countysync_src WHERE ("<col>" >= $1::<type> OR "<col>" IS NULL)
 //
 // with the cursor bound as a typed parameter at full precision; the NULL
-// branch depends on the Filter's NULL policy. No ORDER BY is added.
+// branch depends on the Filter's NULL policy.
+//
+// # Key order
+//
+// With Filter.OrderBy, after describing the statement the driver appends
+// (wrapping the query if the filter did not) ORDER BY the key columns:
+// integer, boolean and uuid columns as they are, text, varchar and name
+// with COLLATE "C" (byte order, as the snapshot compares them), bpchar as
+// format('%s', col) COLLATE "C" (its padded text). Keys of other types
+// get no ORDER BY and Rows.Ordered is false.
+//
+// # Transactions in flight
+//
+// With Filter.Horizon the driver first runs, on the query's connection and
+// outside its transaction, one query of pg_stat_activity: the other client
+// sessions of the database with a transaction open (xact_start), the
+// oldest one's start and pid, the sessions the role may not see, and the
+// database clock (Rows.Horizon). Only then does the REPEATABLE READ
+// transaction begin, so every transaction open at the snapshot is either
+// listed or began after that clock.
 //
 // # Errors
 //

@@ -154,28 +154,40 @@ func (s *Source) release(conn *pgx.Conn) {
 }
 
 // begin acquires a connection and starts the read-only REPEATABLE READ
-// transaction of one query. A pooled connection that turns out to be dead
-// is replaced by a new one once.
-func (s *Source) begin(ctx context.Context) (*pgx.Conn, pgx.Tx, error) {
+// transaction of one query; with horizon it first lists the transactions
+// open in the database (readHorizon), before the snapshot is taken. A
+// pooled connection that turns out to be dead is replaced by a new one
+// once.
+func (s *Source) begin(ctx context.Context, horizon bool) (*pgx.Conn, pgx.Tx, *source.Horizon, error) {
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	var h *source.Horizon
+	start := func(conn *pgx.Conn) (pgx.Tx, error) {
+		if horizon {
+			var err error
+			if h, err = readHorizon(ctx, conn); err != nil {
+				return nil, err
+			}
+		}
+		return conn.BeginTx(ctx, opts)
+	}
 	conn, pooled, err := s.acquire(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	tx, err := conn.BeginTx(ctx, opts)
+	tx, err := start(conn)
 	if err != nil && pooled && ctx.Err() == nil {
 		s.log.Debug("postgres source: idle connection failed, reconnecting", "error", s.redact(err.Error()))
 		_ = conn.Close(context.Background())
 		if conn, err = s.connect(ctx); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		tx, err = conn.BeginTx(ctx, opts)
+		tx, err = start(conn)
 	}
 	if err != nil {
 		_ = conn.Close(context.Background())
-		return nil, nil, s.classify(ctx, "begin transaction", err, nil)
+		return nil, nil, nil, s.classify(ctx, "begin transaction", err, nil)
 	}
-	return conn, tx, nil
+	return conn, tx, h, nil
 }
 
 // sqlInfo locates the user's query inside the statement sent, to turn an

@@ -29,7 +29,7 @@ func (s *Source) Query(ctx context.Context, query string, filter *source.Filter)
 		return nil, err
 	}
 	qctx, cancel := context.WithCancel(ctx)
-	conn, tx, err := s.begin(qctx)
+	conn, tx, horizon, err := s.begin(qctx, filter != nil && filter.Horizon)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -45,7 +45,7 @@ func (s *Source) Query(ctx context.Context, query string, filter *source.Filter)
 		s.release(conn)
 		return nil, err
 	}
-	r.tx, r.cancel, r.started = tx, cancel, time.Now()
+	r.tx, r.cancel, r.started, r.horizon = tx, cancel, time.Now(), horizon
 	return r, nil
 }
 
@@ -80,7 +80,7 @@ func (s *Source) start(ctx context.Context, conn *pgx.Conn, stmt *sqlInfo, param
 		r.schema.Columns[i] = record.Column{Name: f.Name, Kind: t.kind(), SourceType: sourceType(t.name, f.TypeModifier)}
 		formats[i] = t.format()
 	}
-	if filter != nil {
+	if filter != nil && filter.Column != "" {
 		idx, err := r.schema.MustIndex(filter.Column)
 		if err != nil {
 			return nil, fmt.Errorf("postgres source: %w: incremental cursor: %w", source.ErrQuery, err)
@@ -104,6 +104,12 @@ func (s *Source) start(ctx context.Context, conn *pgx.Conn, stmt *sqlInfo, param
 	} else if len(sd.ParamOIDs) != 0 {
 		return nil, fmt.Errorf("postgres source: %w: the query must not have parameters ($1 …); found %d", source.ErrQuery, len(sd.ParamOIDs))
 	}
+	if filter != nil {
+		if order := orderClause(r.schema, types, filter.OrderBy); order != "" {
+			stmt = stmt.ordered(order)
+			r.ordered = true
+		}
+	}
 	r.rr = conn.PgConn().ExecParams(ctx, stmt.sent, values, sd.ParamOIDs, paramFormats, formats)
 	r.stmt = stmt
 	if r.rr.NextRow() {
@@ -123,11 +129,11 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 	if q == "" {
 		return nil, nil, fmt.Errorf("postgres source: %w: the query is empty", source.ErrQuery)
 	}
-	if f == nil {
-		return &sqlInfo{sent: q, user: q}, nil, nil
-	}
-	if f.Column == "" {
+	if f != nil && f.Column == "" && f.Min.Kind != record.Null {
 		return nil, nil, fmt.Errorf("postgres source: %w: incremental filter without a cursor column", source.ErrQuery)
+	}
+	if f == nil || f.Column == "" {
+		return &sqlInfo{sent: q, user: q}, nil, nil
 	}
 	if err := sqltext.CheckIdent(f.Column); err != nil {
 		return nil, nil, fmt.Errorf("postgres source: invalid column name %q: %w", f.Column, err)
@@ -161,6 +167,15 @@ func buildSQL(query string, f *source.Filter) (*sqlInfo, *record.Value, error) {
 		sent += " WHERE " + cond
 	}
 	return &sqlInfo{sent: sent, user: q, offset: utf8.RuneCountInString(wrapPrefix)}, param, nil
+}
+
+// ordered returns the statement sorted by order (an ORDER BY clause),
+// wrapping the user's query when it is not wrapped yet.
+func (q *sqlInfo) ordered(order string) *sqlInfo {
+	if q.offset == 0 {
+		return &sqlInfo{sent: wrapPrefix + q.user + "\n) AS countysync_src" + order, user: q.user, offset: utf8.RuneCountInString(wrapPrefix)}
+	}
+	return &sqlInfo{sent: q.sent + order, user: q.user, offset: q.offset}
 }
 
 // castFor is the SQL type the cursor parameter is cast to, by kind.
@@ -247,6 +262,8 @@ type Rows struct {
 
 	cursor  string
 	nullErr int // index of the cursor column under NullError, or -1
+	ordered bool
+	horizon *source.Horizon
 
 	pending   bool // rr holds a row not yet returned
 	exhausted bool // rr is closed; no more rows
@@ -263,6 +280,13 @@ func (r *Rows) Schema() *record.Schema { return r.schema }
 
 // Row returns the current row.
 func (r *Rows) Row() record.Row { return r.row }
+
+// Ordered reports whether the rows come in the key order asked for.
+func (r *Rows) Ordered() bool { return r.ordered }
+
+// Horizon returns the transactions open before the query's snapshot, when
+// the filter asked for them.
+func (r *Rows) Horizon() *source.Horizon { return r.horizon }
 
 // Err returns the error that ended iteration, if any.
 func (r *Rows) Err() error { return r.err }

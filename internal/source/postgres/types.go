@@ -46,6 +46,9 @@ type pgType struct {
 	dec   decoder // how values are decoded
 	elem  *pgType // element type of arrays
 	delim byte    // array delimiter of the type (',' except box)
+	// padded marks bpchar (and domains over it): its values keep their
+	// trailing blanks, which its comparison and its cast to text drop.
+	padded bool
 }
 
 // kind is the record kind of the type's values.
@@ -126,6 +129,7 @@ var builtin = func() map[uint32]*pgType {
 	add(pgtype.ByteaOID, pgtype.ByteaArrayOID, "bytea", decBytea)
 	add(pgtype.JSONOID, pgtype.JSONArrayOID, "json", decJSON)
 	add(pgtype.JSONBOID, pgtype.JSONBArrayOID, "jsonb", decJSONB)
+	m[pgtype.BPCharOID].padded = true
 	return m
 }()
 
@@ -243,7 +247,7 @@ func (c *typeCache) build(oid uint32, depth int) *pgType {
 	switch {
 	case r.typtype == "d" && r.base != 0: // domain: its base type's decoding
 		b := c.build(r.base, depth+1)
-		t = &pgType{name: r.name, dec: b.dec, elem: b.elem, delim: b.delim}
+		t = &pgType{name: r.name, dec: b.dec, elem: b.elem, delim: b.delim, padded: b.padded}
 	case r.category == "A" && r.elem != 0 && r.length == -1:
 		e := c.build(r.elem, depth+1)
 		t = &pgType{name: e.name + "[]", dec: decArrayText, elem: e, delim: e.delim}

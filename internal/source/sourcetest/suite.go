@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Filter", func(t *testing.T) { testFilter(t, src) })
 	t.Run("FilterNullError", func(t *testing.T) { testFilterNullError(t, src) })
 	t.Run("FilterErrors", func(t *testing.T) { testFilterErrors(t, src) })
+	t.Run("OrderedRead", func(t *testing.T) { testOrderedRead(t, src) })
 	t.Run("QueryText", func(t *testing.T) { testQueryText(t, src) })
 	t.Run("QuotedIdentifiers", func(t *testing.T) { testQuotedIdentifiers(t, src) })
 	t.Run("EarlyClose", func(t *testing.T) { testEarlyClose(t, src) })
@@ -323,6 +324,62 @@ func testFilterNullError(t *testing.T, src source.Source) {
 	_, rows = Collect(t, src, noNulls, &source.Filter{Column: "name", Nulls: source.NullError})
 	if got := ids(rows); got != "1 2 3 4 6 7" {
 		t.Errorf("no NULLs, no minimum: got ids %s, want 1 2 3 4 6 7", got)
+	}
+}
+
+// testOrderedRead checks Filter.OrderBy: rows come in source.KeyOrder
+// (integers numerically, text byte by byte), whatever the query's own
+// ORDER BY, alone or with a cursor filter; keys the driver cannot order
+// (numeric) leave the rows unordered and say so.
+func testOrderedRead(t *testing.T, src source.Source) {
+	inOrder := func(rows []record.Row) string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, fmt.Sprint(r[0].I))
+		}
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		name, query string
+		f           source.Filter
+		ordered     bool
+		want        string // ids in the order returned; "" to compare as a set
+	}{
+		{"int key, query sorted the other way", "SELECT * FROM parcels ORDER BY id DESC", source.Filter{OrderBy: []string{"id"}}, true, "1 2 3 4 5 6 7"},
+		{"int key with extremes", "SELECT * FROM parcels WHERE id <> 5 ORDER BY id", source.Filter{OrderBy: []string{`Rank "A"`, "id"}}, true, "6 1 2 3 4 7"},
+		{"text key", "SELECT * FROM parcels WHERE id <> 5 ORDER BY id DESC", source.Filter{OrderBy: []string{"name"}}, true, "6 1 2 3 4 7"},
+		// Bytes: "" < "Ada" < "Owner 6" < "Zürich…" < "quote…" (upper case before lower case).
+		{"text key byte by byte", "SELECT * FROM parcels WHERE id NOT IN (5, 7) ORDER BY id", source.Filter{OrderBy: []string{"Owner Name"}}, true, "2 1 6 4 3"},
+		{"with a cursor filter", "SELECT * FROM parcels WHERE id <> 5 ORDER BY id DESC", source.Filter{Column: "id", Min: record.IntValue(3), OrderBy: []string{"name", "id"}}, true, "6 3 4 7"},
+		{"numeric key is not promised", "SELECT * FROM parcels ORDER BY id", source.Filter{OrderBy: []string{"acres"}}, false, ""},
+		{"missing key column", "SELECT * FROM parcels ORDER BY id", source.Filter{OrderBy: []string{"nope"}}, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := c.f
+			ctx := ctxT(t)
+			rows, err := src.Query(ctx, c.query, &f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows.Ordered() != c.ordered {
+				t.Errorf("Ordered() = %v before the first row, want %v", rows.Ordered(), c.ordered)
+			}
+			var got []record.Row
+			for rows.Next() {
+				got = append(got, rows.Row().Clone())
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			if c.want != "" && inOrder(got) != c.want {
+				t.Errorf("ids in order %s, want %s", inOrder(got), c.want)
+			}
+			if c.want == "" && len(got) != len(parcels.Rows) {
+				t.Errorf("%d rows, want all %d", len(got), len(parcels.Rows))
+			}
+		})
 	}
 }
 

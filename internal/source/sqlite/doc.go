@@ -65,4 +65,18 @@
 // offset is taken as UTC). The assumption that remains: cursor values are ISO 8601 text (not
 // numbers, not "04/11/2025"); unparsable text cursors at or after that day
 // are kept.
+//
+// # Key order and transactions in flight
+//
+// With Filter.OrderBy the wrapper ends in ORDER BY "<key>" COLLATE BINARY
+// for key columns declared INTEGER (…INT…) or TEXT (CHAR, CLOB, TEXT):
+// SQLite sorts integers numerically before text, and text byte by byte,
+// which is the snapshot's order. Keys of other declared types get no
+// ORDER BY (their values' kinds depend on each value's storage class) and
+// Rows.Ordered is false.
+//
+// Rows.Horizon is nil: SQLite has one writer at a time and a reader sees
+// only committed rows, so no transaction can be in flight with rows below
+// the cursor values a reader saw, provided the cursor is set inside the
+// writing transaction (CURRENT_TIMESTAMP, an INTEGER PRIMARY KEY).
 package sqlite

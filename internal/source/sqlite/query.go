@@ -48,6 +48,7 @@ func (s *Source) Query(ctx context.Context, query string, filter *source.Filter)
 	if err != nil {
 		return nil, err
 	}
+	r.ordered = orderClause(names, r.classes, filter) != ""
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, s.queryError(ctx, err)
@@ -115,7 +116,11 @@ func convertedByDriver(decl string) bool {
 
 // buildSQL returns the statement to run and its arguments.
 func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.Filter) (string, []any, error) {
-	if !unwrap && f == nil {
+	if f != nil && f.Column == "" && f.Min.Kind != record.Null {
+		return "", nil, fmt.Errorf("sqlite source: %w: incremental filter without a cursor column", source.ErrQuery)
+	}
+	order := orderClause(names, r.classes, f)
+	if !unwrap && order == "" && (f == nil || f.Column == "") {
 		return q, nil, nil
 	}
 	sel := "*"
@@ -140,8 +145,8 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 		sel = b.String()
 	}
 	stmt := "SELECT " + sel + " FROM (\n" + q + "\n) AS countysync_src"
-	if f == nil {
-		return stmt, nil, nil
+	if f == nil || f.Column == "" {
+		return stmt + order, nil, nil
 	}
 	idx, err := r.schema.MustIndex(f.Column)
 	if err != nil {
@@ -179,7 +184,40 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 	if cond != "" {
 		stmt += " WHERE " + cond
 	}
-	return stmt, args, nil
+	return stmt + order, args, nil
+}
+
+// orderClause returns the ORDER BY clause that sorts the result by the
+// filter's key columns in source.KeyOrder and marks the rows ordered, or
+// "" when a key column is missing, named twice, or not declared INTEGER
+// or TEXT (the kinds of other columns' values depend on each value's
+// storage class, which SQLite sorts in an order of its own). SQLite sorts
+// integers numerically and text under BINARY, byte by byte, as the
+// snapshot does; COLLATE BINARY overrides a column's declared collation.
+// A value whose storage class does not fit its column (a real in an
+// INTEGER column) sorts where SQLite puts it, which the caller's order
+// check reports.
+func orderClause(names []string, classes []class, f *source.Filter) string {
+	if f == nil || len(f.OrderBy) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(f.OrderBy))
+	for _, k := range f.OrderBy {
+		at := -1
+		for i, n := range names {
+			if strings.EqualFold(n, k) {
+				if at >= 0 {
+					return ""
+				}
+				at = i
+			}
+		}
+		if at < 0 || names[at] != k || (classes[at] != clsInt && classes[at] != clsText) {
+			return ""
+		}
+		parts = append(parts, sqltext.QuoteIdent(k)+" COLLATE BINARY")
+	}
+	return " ORDER BY " + strings.Join(parts, ", ")
 }
 
 // bindMin returns the cursor value in SQLite's storage form. For

@@ -25,6 +25,7 @@ type Rows struct {
 	cursorName string
 	nullErr    bool       // NullError policy
 	minTime    *time.Time // exact timestamp lower bound, checked in Go
+	ordered    bool       // sorted by Filter.OrderBy
 
 	invalid []int64 // invalid UTF-8 values per column
 	pending bool
@@ -41,6 +42,14 @@ func (r *Rows) Schema() *record.Schema { return r.schema }
 
 // Row returns the current row.
 func (r *Rows) Row() record.Row { return r.row }
+
+// Ordered reports whether the rows come in the key order asked for.
+func (r *Rows) Ordered() bool { return r.ordered }
+
+// Horizon is always nil: SQLite has one writer at a time, and a row is
+// visible from its commit on, so no transaction can be in flight with
+// rows below what a reader saw (see the package documentation).
+func (r *Rows) Horizon() *source.Horizon { return nil }
 
 // Err returns the error that ended iteration, if any.
 func (r *Rows) Err() error { return r.err }
