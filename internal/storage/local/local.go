@@ -188,6 +188,31 @@ func (s *Store) Link(ctx context.Context, latest, target string) error {
 	return nil
 }
 
+// LinkTarget implements storage.Store: the key the symlink at latest
+// points at.
+func (s *Store) LinkTarget(ctx context.Context, latest string) (string, error) {
+	dst, err := s.path(latest)
+	if err != nil {
+		return "", err
+	}
+	rel, err := os.Readlink(dst)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("latest name %s: %w", latest, storage.ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("latest name %s: %w: %w", latest, storage.ErrUnknownTarget, err)
+	}
+	abs := rel
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(filepath.Dir(dst), rel)
+	}
+	key, err := filepath.Rel(s.root, abs)
+	if err != nil || key == ".." || strings.HasPrefix(key, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("latest name %s points outside the store (%s): %w", latest, rel, storage.ErrUnknownTarget)
+	}
+	return filepath.ToSlash(key), nil
+}
+
 // Open implements storage.Store.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	p, err := s.path(key)
