@@ -438,10 +438,14 @@ func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error)
 		w.arena = append(w.arena, v.B...)
 		return w.arena[start:len(w.arena):len(w.arena)], nil
 	case record.Geometry:
-		if v.G == nil { // did not parse: NULL
-			return nil, nil
-		}
 		start := len(w.arena)
+		if v.G == nil { // did not decode: the source's own text
+			if !undecoded(v) {
+				return nil, nil
+			}
+			w.arena = appendUndecoded(w.arena, v)
+			return w.arenaString(start), nil
+		}
 		w.arena = appendWKT(w.arena, v)
 		return w.arenaString(start), nil
 	}
