@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
@@ -169,7 +169,9 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 	}
 	// The caller hands us a fresh temporary name; a leftover file from an
 	// earlier attempt would already hold the table.
-	if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// The file is created here, exclusively and never through a link,
+	// before SQLite opens it by name.
+	if err := safefs.Touch(abs); err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", opts.Dataset, t.format, err)
 	}
 	// A file: URI so that '?' or '#' in the path are not taken as options.

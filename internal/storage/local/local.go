@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -33,8 +34,14 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export directory %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, tmpDir), 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("export directory %s cannot be created: %w", abs, unwrapPathError(err))
+	}
+	// countysync's own folders: never links, always the running user's.
+	for _, dir := range []string{filepath.Join(abs, ".countysync"), filepath.Join(abs, tmpDir)} {
+		if err := safefs.MkdirOwn(dir); err != nil {
+			return nil, fmt.Errorf("export directory %s: %w", abs, unwrapPathError(err))
+		}
 	}
 	probe, err := os.CreateTemp(filepath.Join(abs, tmpDir), "probe-*")
 	if err != nil {
@@ -64,7 +71,12 @@ func (s *Store) path(key string) (string, error) {
 	if clean == "" || clean != key || strings.HasPrefix(clean, "../") {
 		return "", storage.Permanent(fmt.Errorf("invalid storage key %q", key))
 	}
-	return filepath.Join(s.root, filepath.FromSlash(clean)), nil
+	p := filepath.Join(s.root, filepath.FromSlash(clean))
+	// A folder of the key that is a link would take the write elsewhere.
+	if err := safefs.CheckPath(s.root, p); err != nil {
+		return "", storage.Permanent(fmt.Errorf("storage key %q: %w", key, err))
+	}
+	return p, nil
 }
 
 // Put implements storage.Store. The file is moved into place with a
