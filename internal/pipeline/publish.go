@@ -21,7 +21,8 @@ import (
 // retried Publish that finds its own watermark or its own result succeeds;
 // a failed read of the job records fails the step (to be retried) before
 // anything moves.
-func Publish(ctx context.Context, env *Env, job Job, dataset string) error {
+func Publish(ctx context.Context, env *Env, job Job, dataset string) (err error) {
+	defer recoverStep(env, job, dataset, "publish", &err)
 	s, err := openStep(ctx, env, job, dataset)
 	if err != nil {
 		return err
