@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/countydatasync/countysync/internal/demo"
+	"github.com/countydatasync/countysync/internal/testsvc"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -211,5 +212,54 @@ func TestGCCommand(t *testing.T) {
 	}
 	if code, _, _ := run(t, "gc", "--config", cfg, "--older-than", "5m"); code != 2 {
 		t.Fatalf("gc --older-than 5m: exit %d, want 2", code)
+	}
+}
+
+// A job that cannot start exits 2 for bad options (a format listed twice,
+// red-team H2: the distributed job waited for ever) and 1 for a failing
+// infrastructure (red-team U2: a storage that cannot take the job's
+// manifest exited 2, "bad usage"). Neither leaves a file under a final
+// name.
+func TestStartFailuresExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := demo.Write(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "run", "--config", cfg, "--formats", "csv,json,csv")
+	if code != ExitUsage || !strings.Contains(lastLine(errOut), "--formats lists csv twice") {
+		t.Errorf("run --formats csv,json,csv: exit %d, %q", code, lastLine(errOut))
+	}
+	noFinalFiles(t, filepath.Join(dir, "exports"))
+
+	// manifests/ is a file: the job's id cannot be claimed.
+	os.MkdirAll(filepath.Join(dir, "exports"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "exports", "manifests"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "run", "--config", cfg)
+	if code != ExitFailed || !strings.Contains(lastLine(errOut), "infrastructure") || !strings.Contains(lastLine(errOut), "manifests") {
+		t.Errorf("run with an unwritable manifests folder: exit %d, %q", code, lastLine(errOut))
+	}
+	if out != "" {
+		t.Errorf("stdout: %q", out)
+	}
+	noFinalFiles(t, filepath.Join(dir, "exports"))
+}
+
+// enqueue refuses a format listed twice too, before a job exists.
+func TestEnqueueRefusesAFormatTwice(t *testing.T) {
+	redisURL := testsvc.Redis(t)
+	dir := t.TempDir()
+	cfg, err := demo.Write(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(cfg)
+	text = append(text, "state:\n  url: "+redisURL+"\n  prefix: "+testsvc.RandomName("cli")+"\n"...)
+	os.WriteFile(cfg, text, 0o644)
+	code, out, errOut := run(t, "enqueue", "--config", cfg, "--formats", "csv,csv")
+	if code != ExitUsage || !strings.Contains(lastLine(errOut), "--formats lists csv twice") || out != "" {
+		t.Errorf("enqueue --formats csv,csv: exit %d, stdout %q, %q", code, out, lastLine(errOut))
 	}
 }

@@ -35,8 +35,8 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 	}
 	user, pass := os.Getenv(EnvDashboardUser), os.Getenv(EnvDashboardPassword)
 	auth := user != "" && pass != ""
-	if !dashboard.IsLoopback(listen) && !auth {
-		return usageError(dashboard.ErrNeedsAuth)
+	if err := dashboard.CheckAuth(listen, user, pass); err != nil {
+		return usageError(err)
 	}
 	h, closeMon, err := dashboard.New(dashboard.Options{
 		RedisURL: redisURL, ReadOnly: readOnly, User: user, Password: pass, Log: log,

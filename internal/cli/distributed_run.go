@@ -144,7 +144,7 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	defer closeAll()
 	id, err := queue.Enqueue(ctx, env, client, o.options())
 	if err != nil {
-		return usageError(err)
+		return startError(err)
 	}
 	if !o.wait {
 		fmt.Fprintln(g.stdout, id)

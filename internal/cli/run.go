@@ -99,7 +99,7 @@ func runRun(ctx context.Context, g *globals, o *runOptions) error {
 	opts := o.options()
 	report, err := pipeline.Run(ctx, env, opts)
 	if err != nil {
-		return usageError(err)
+		return startError(err)
 	}
 	if err := printJSON(g.stdout, report); err != nil {
 		return failedError(err)
@@ -108,6 +108,16 @@ func runRun(ctx context.Context, g *globals, o *runOptions) error {
 		return failedError(fmt.Errorf("job %s failed: %s", report.JobID, report.Error))
 	}
 	return nil
+}
+
+// startError is the exit status of a job that could not start: 2 for
+// options the config cannot take, 1 (with what failed) for the storage or
+// the state store.
+func startError(err error) error {
+	if errors.Is(err, pipeline.ErrUsage) {
+		return usageError(err)
+	}
+	return failedError(fmt.Errorf("infrastructure failure, the job could not start: %w", err))
 }
 
 func printJSON(w io.Writer, v any) error {

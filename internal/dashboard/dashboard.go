@@ -36,6 +36,30 @@ type Options struct {
 // basic auth.
 var ErrNeedsAuth = errors.New("the dashboard listens beyond loopback only with basic auth: set COUNTYSYNC_DASHBOARD_USER and COUNTYSYNC_DASHBOARD_PASSWORD")
 
+// MinPasswordLength is the shortest dashboard password accepted on an
+// address beyond loopback.
+const MinPasswordLength = 12
+
+// ErrWeakPassword is returned by CheckAuth for a password shorter than
+// MinPasswordLength on an address beyond loopback.
+var ErrWeakPassword = fmt.Errorf("the dashboard listens beyond loopback only with a COUNTYSYNC_DASHBOARD_PASSWORD of at least %d characters", MinPasswordLength)
+
+// CheckAuth refuses to serve addr with the given basic-auth credentials
+// when addr is beyond loopback and they are missing (ErrNeedsAuth) or the
+// password is short (ErrWeakPassword).
+func CheckAuth(addr, user, password string) error {
+	if IsLoopback(addr) {
+		return nil
+	}
+	if user == "" || password == "" {
+		return fmt.Errorf("dashboard on %s: %w", addr, ErrNeedsAuth)
+	}
+	if len([]rune(password)) < MinPasswordLength {
+		return fmt.Errorf("dashboard on %s: %w (it has %d)", addr, ErrWeakPassword, len([]rune(password)))
+	}
+	return nil
+}
+
 // New returns the dashboard's handler and a function that releases its
 // connections.
 func New(o Options) (http.Handler, func(), error) {

@@ -107,3 +107,24 @@ func TestPagesAuthAndReadOnly(t *testing.T) {
 		t.Errorf("GET /healthz = %d (probes carry no credentials)", code)
 	}
 }
+
+// Beyond loopback the dashboard needs a user and a password of at least
+// MinPasswordLength characters (red-team U3 saw a 1-character password
+// accepted on 0.0.0.0); on loopback anything goes.
+func TestCheckAuth(t *testing.T) {
+	for _, c := range []struct {
+		addr, user, pass string
+		want             error
+	}{
+		{"0.0.0.0:8080", "admin", "x", ErrWeakPassword},
+		{"0.0.0.0:8080", "admin", "elevenchars", ErrWeakPassword},
+		{"0.0.0.0:8080", "admin", "twelve chars", nil},
+		{"10.0.0.5:8080", "", "a long enough password", ErrNeedsAuth},
+		{"127.0.0.1:8080", "", "", nil},
+		{"[::1]:8080", "admin", "x", nil},
+	} {
+		if err := CheckAuth(c.addr, c.user, c.pass); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("CheckAuth(%s, %q, %q) = %v, want %v", c.addr, c.user, c.pass, err, c.want)
+		}
+	}
+}

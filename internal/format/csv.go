@@ -62,11 +62,15 @@ func (w *csvWriter) WriteRow(r record.Row) error {
 		case record.Null:
 			continue
 		case record.Geometry:
-			if v.G == nil { // did not parse: NULL
-				continue
-			}
 			start := len(b)
-			b = appendWKT(b, v)
+			if v.G == nil { // did not decode: the source's own text
+				if !undecoded(v) {
+					continue
+				}
+				b = appendUndecoded(b, v)
+			} else {
+				b = appendWKT(b, v)
+			}
 			b = quoteCSVField(b, start)
 		default:
 			start := len(b)

@@ -15,7 +15,7 @@ var wantCSV = `id,name,note,amount,price,ratio,flag,day,ts,local,uid,attrs,tags,
 	`"{""a"": 1, ""b"": [true, null], ""c"": ""x\""y""}","[""x"",""y,z""]",AAEC/w==,"POLYGON((-122.5 37.5,-122.5 37.6,-122.123456789 37.6,-122.4 37.5,-122.5 37.5),(-122.45 37.52,-122.42 37.52,-122.42 37.55,-122.45 37.52))","a ""quoted"" value",from` + "\n" +
 	`2,"",,1.5000000000,-0.01,NaN,false,2025-04-12,2025-01-02T03:04:05Z,2025-01-02T03:04:05,,,[],"","MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((2 2,2 3,3 3,3 2,2 2)))","\.",","` + "\n" +
 	"3,Zoë 北京 😀 \u2028 \u2029,\x01ctrl\x1f\\,NaN,,Infinity,,,,,,\"\"\"just a string\"\"\",,,POLYGON EMPTY,,\n" +
-	"4,, leading and trailing ,-0.0000000001,100.00,-Infinity,,,,,,,,,,,\n" +
+	"4,, leading and trailing ,-0.0000000001,100.00,-Infinity,,,,,,,,,POLYGON((garbage,,\n" +
 	"5,,,,,,,,,,,,,,,,\n" +
 	"6,bad\xffbyte,1e21 and 1e-7,42,0,1e+21,,,,,,,,,POINT(1.5 -2.25),,\n" +
 	"7,,,,,1e-07,,,,,,,,,,,\n"

@@ -90,7 +90,7 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 	}
 	cols := opts.Schema.Columns
 	name, geomCol := opts.Dataset, cols[geomIdx].Name
-	t := sqliteTable{format: "gpkg", name: name, decls: make([]string, len(cols)), appendTime: appendGPKGTime}
+	t := sqliteTable{format: "gpkg", name: name, extra: 1, decls: make([]string, len(cols)), appendTime: appendGPKGTime}
 	for i, c := range cols {
 		t.decls[i] = gpkgType(c)
 	}

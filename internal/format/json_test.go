@@ -48,7 +48,8 @@ func wantObjects() []obj {
 			"id": num("3"), "name": "Zoë 北京 😀 \u2028 \u2029", "note": "\x01ctrl\x1f\\",
 			"attrs": "just a string", "geom": "POLYGON EMPTY",
 		}),
-		nulls(obj{"id": num("4"), "note": " leading and trailing ", "amount": num("-0.0000000001"), "price": num("100.00")}),
+		nulls(obj{"id": num("4"), "note": " leading and trailing ", "amount": num("-0.0000000001"), "price": num("100.00"),
+			"geom": "POLYGON((garbage"}), // did not decode: the source's text
 		nulls(obj{"id": num("5")}),
 		nulls(obj{
 			"id": num("6"), "name": "bad\uFFFDbyte", "note": "1e21 and 1e-7", "amount": num("42"), "price": num("0"),

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/safefs"
 )
 
 // bufSize is the size of the buffered writer of the text formats.
@@ -19,7 +20,7 @@ type fileOut struct {
 }
 
 func createOut(dataset, format, path string) (*fileOut, error) {
-	f, err := os.Create(path)
+	f, err := safefs.Replace(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", dataset, format, err)
 	}

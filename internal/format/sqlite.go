@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/sqltext"
 )
 
@@ -70,6 +70,7 @@ type sqliteWriter struct {
 type sqliteTable struct {
 	format string   // format name, in error messages
 	name   string   // table name, unquoted
+	extra  int      // columns of the table besides the schema's (gpkg's fid)
 	decls  []string // declared type of each column of the schema
 	// setup runs after the connection PRAGMAs, before the load: it creates
 	// the table (with columnDefs) and whatever else the file holds.
@@ -85,6 +86,46 @@ type sqliteTable struct {
 	// finish returns the statements run after the last row, before the
 	// commit; nil runs none.
 	finish func() []sqlStmt
+}
+
+// sqliteMaxColumns is SQLite's default limit on the columns of a table
+// (SQLITE_MAX_COLUMN), which go-sqlite3 keeps.
+const sqliteMaxColumns = 2000
+
+// checkSQLiteColumns refuses, naming the columns, what SQLite would refuse
+// when it creates the table: more columns than it allows, and two names
+// that differ only in ASCII case (SQLite compares identifiers that way).
+func checkSQLiteColumns(dataset string, t sqliteTable, cols []record.Column) error {
+	if n := len(cols) + t.extra; n > sqliteMaxColumns {
+		extra := ""
+		if t.extra > 0 {
+			extra = fmt.Sprintf(" (%d from the query, %d added by %s)", len(cols), t.extra, t.format)
+		}
+		return fmt.Errorf("dataset %s: %s: the table would have %d columns%s; SQLite allows at most %d: select fewer columns, or leave %s out of formats",
+			dataset, t.format, n, extra, sqliteMaxColumns, t.format)
+	}
+	seen := make(map[string]string, len(cols))
+	for _, c := range cols {
+		folded := asciiLower(c.Name)
+		if first, ok := seen[folded]; ok {
+			return fmt.Errorf("dataset %s: %s: columns %q and %q differ only in case, and SQLite column names ignore case: give one an alias (AS …) in the query",
+				dataset, t.format, first, c.Name)
+		}
+		seen[folded] = c.Name
+	}
+	return nil
+}
+
+// asciiLower folds ASCII letters to lower case, as SQLite does when it
+// compares identifiers (other letters are left as they are).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // sqlStmt is one statement with its arguments.
@@ -163,13 +204,18 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 			return nil, fmt.Errorf("dataset %s: %s: column name %q contains a NUL byte", opts.Dataset, t.format, c.Name)
 		}
 	}
+	if err := checkSQLiteColumns(opts.Dataset, t, cols); err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", opts.Dataset, t.format, err)
 	}
 	// The caller hands us a fresh temporary name; a leftover file from an
 	// earlier attempt would already hold the table.
-	if err := os.Remove(abs); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// The file is created here, exclusively and never through a link,
+	// before SQLite opens it by name.
+	if err := safefs.Touch(abs); err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", opts.Dataset, t.format, err)
 	}
 	// A file: URI so that '?' or '#' in the path are not taken as options.
@@ -178,6 +224,12 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: open %s: %w", opts.Dataset, t.format, path, err)
 	}
+	conn := dc.(*sqlite3.SQLiteConn)
+	defer func() {
+		if err != nil {
+			conn.Close()
+		}
+	}()
 	w = &sqliteWriter{
 		dataset: opts.Dataset,
 		format:  t.format,
@@ -187,13 +239,8 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 		bind:    make([]sqliteBind, len(cols)),
 		keyIdx:  keyIdx,
 		spec:    t,
-		conn:    dc.(*sqlite3.SQLiteConn),
+		conn:    conn,
 	}
-	defer func() {
-		if err != nil {
-			w.conn.Close()
-		}
-	}()
 	if w.spec.appendTime == nil {
 		w.spec.appendTime = appendTimeText
 	}
@@ -438,10 +485,14 @@ func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error)
 		w.arena = append(w.arena, v.B...)
 		return w.arena[start:len(w.arena):len(w.arena)], nil
 	case record.Geometry:
-		if v.G == nil { // did not parse: NULL
-			return nil, nil
-		}
 		start := len(w.arena)
+		if v.G == nil { // did not decode: the source's own text
+			if !undecoded(v) {
+				return nil, nil
+			}
+			w.arena = appendUndecoded(w.arena, v)
+			return w.arenaString(start), nil
+		}
 		w.arena = appendWKT(w.arena, v)
 		return w.arenaString(start), nil
 	}

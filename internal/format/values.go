@@ -46,8 +46,11 @@ func appendJSONValue(dst []byte, v *record.Value) []byte {
 		dst = record.AppendText(dst, v) // base64: no character needs escaping
 		return append(dst, '"')
 	case record.Geometry:
-		if v.G == nil {
-			return append(dst, "null"...)
+		if v.G == nil { // did not decode: the source's own text
+			if !undecoded(v) {
+				return append(dst, "null"...)
+			}
+			return record.AppendJSONString(dst, string(appendUndecoded(nil, v)))
 		}
 		dst = append(dst, '"')
 		dst = appendWKT(dst, v) // WKT: letters, digits, spaces, ( ) , . - +

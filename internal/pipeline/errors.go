@@ -15,6 +15,22 @@ import (
 // it with errors.Is, or for every permanent failure with IsPermanent.
 var ErrPermanent = errors.New("permanent failure")
 
+// ErrUsage marks the errors of Start that come from the options or the
+// config (an unknown dataset, formats that cannot apply, a format listed
+// twice): no job started and nothing was written. Other errors of Start
+// come from the storage or the job records (a full disk, an unreachable or
+// full Redis): the command line reports them as an infrastructure failure.
+var ErrUsage = errors.New("bad usage")
+
+// usage marks err as a usage error without changing its text.
+func usage(err error) error { return usageErr{err} }
+
+type usageErr struct{ err error }
+
+func (e usageErr) Error() string        { return e.err.Error() }
+func (e usageErr) Unwrap() error        { return e.err }
+func (e usageErr) Is(target error) bool { return target == ErrUsage }
+
 // IsPermanent reports whether err is a failure that running the step again
 // cannot fix: the steps' own (ErrPermanent) and those the edges classify
 // as permanent (a query the database rejects, storage that denies access

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -287,16 +288,32 @@ func (e *exporter) upload(ctx context.Context, store storage.Store) error {
 }
 
 // forEach runs fn on every item at once and waits for all.
+// A panic in fn is raised again on the caller's goroutine once every call
+// has returned, where the step's recoverStep catches it.
 func forEach[T any](items []T, fn func(int, T)) {
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var panicked *goroutinePanic
 	for i, it := range items {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = &goroutinePanic{value: r, stack: debug.Stack()}
+					}
+					mu.Unlock()
+				}
+			}()
 			fn(i, it)
 		}()
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(*panicked)
+	}
 }
 
 func hashFile(path string) (int64, string, error) {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
+	"github.com/countydatasync/countysync/internal/storage"
 )
 
 // Extraction is what the extract step did to one dataset. It is the input
@@ -166,7 +168,11 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	var sw *snapshot.Writer
 	if ext.Mode == ModeIncremental {
 		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
-			return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
+			}
+			// A full disk or a storage outage: --full would not help.
+			return fmt.Errorf("dataset %s: copy the previous snapshot to %s: %w", d.Name, env.Store.WorkDir(), err)
 		}
 		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
 	} else {

@@ -18,7 +18,8 @@ import (
 // rendered artifacts are recorded together, and the lock is kept for the
 // job's next step. A retry that finds the extraction recorded does
 // nothing again.
-func Extract(ctx context.Context, env *Env, job Job, dataset string) (Next, error) {
+func Extract(ctx context.Context, env *Env, job Job, dataset string) (_ Next, err error) {
+	defer recoverStep(env, job, dataset, "extract", &err)
 	s, err := openStep(ctx, env, job, dataset)
 	if err != nil {
 		return Next{}, err

@@ -55,16 +55,16 @@ const maxClaimAttempts = 10
 func Start(ctx context.Context, env *Env, opts Options) (Job, []*config.Dataset, error) {
 	datasets, err := SelectDatasets(env.Config, opts.Datasets)
 	if err != nil {
-		return Job{}, nil, err
+		return Job{}, nil, usage(err)
 	}
 	if err := CheckOptions(datasets, opts); err != nil {
-		return Job{}, nil, err
+		return Job{}, nil, usage(err)
 	}
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
 		job := NewJob(env.now())
 		ok, err := claimJob(ctx, env, job, datasets, opts)
 		if err != nil {
-			return Job{}, nil, fmt.Errorf("claim job id: %w", err)
+			return Job{}, nil, fmt.Errorf("claim job id (the storage or the job records failed; no job started): %w", err)
 		}
 		if ok {
 			return job, datasets, nil

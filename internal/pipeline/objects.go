@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -16,7 +17,7 @@ func fetch(ctx context.Context, store storage.Store, key, path string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(path)
+	out, err := safefs.Replace(path)
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func putCopy(ctx context.Context, store storage.Store, key, path string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(cp, in, 0o644); err != nil {
+		if err := safefs.WriteFile(cp, in); err != nil {
 			return err
 		}
 	}

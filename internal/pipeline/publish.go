@@ -22,7 +22,8 @@ import (
 // retried Publish that finds its own watermark or its own result succeeds;
 // a failed read of the job records fails the step (to be retried) before
 // anything moves.
-func Publish(ctx context.Context, env *Env, job Job, dataset string) error {
+func Publish(ctx context.Context, env *Env, job Job, dataset string) (err error) {
+	defer recoverStep(env, job, dataset, "publish", &err)
 	s, err := openStep(ctx, env, job, dataset)
 	if err != nil {
 		return err
@@ -60,11 +61,9 @@ func (s *datasetStep) publish(ctx context.Context) error {
 		}
 	}
 	// Every file is written: move the latest names together (server-side
-	// copies on S3 run in parallel).
-	errs := make([]error, len(res.Artifacts))
-	forEach(res.Artifacts, func(i int, a *Artifact) { errs[i] = env.Store.Link(ctx, a.Latest, a.Key) })
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("dataset %s: %w", d.Name, err)
+	// copies on S3 run in parallel), all or none.
+	if err := s.linkAll(ctx, res.Artifacts); err != nil {
+		return err
 	}
 	for _, a := range res.Artifacts {
 		s.log.Info("exported", "format", a.Format, "path", a.Path, "rows", a.Rows)

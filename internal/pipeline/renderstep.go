@@ -27,7 +27,8 @@ import (
 // reuses: if the claimer dies, its retry takes its claims back together
 // with any format still unrendered, so no format is left without a step
 // that will render it.
-func Render(ctx context.Context, env *Env, job Job, dataset, format string) (Next, error) {
+func Render(ctx context.Context, env *Env, job Job, dataset, format string) (_ Next, err error) {
+	defer recoverStep(env, job, dataset, "render", &err)
 	s, err := openStep(ctx, env, job, dataset)
 	if err != nil {
 		return Next{}, err

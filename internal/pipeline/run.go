@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/countydatasync/countysync/internal/config"
@@ -95,9 +96,14 @@ func CheckOptions(datasets []*config.Dataset, opts Options) error {
 	if opts.Full && opts.Incremental {
 		return errors.New("--full and --incremental exclude each other")
 	}
-	for _, f := range opts.Formats {
+	for i, f := range opts.Formats {
 		if _, ok := format.Lookup(f); !ok {
 			return fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(format.Names(), ", "))
+		}
+		// Two writers of one format would share its file name, and the
+		// job would wait for ever for the format they count once.
+		if slices.Contains(opts.Formats[:i], f) {
+			return fmt.Errorf("--formats lists %s twice", f)
 		}
 	}
 	for _, d := range datasets {

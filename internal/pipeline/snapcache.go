@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -27,7 +28,7 @@ type SnapshotCache struct {
 
 // NewSnapshotCache returns a cache of at most keep snapshots in dir.
 func NewSnapshotCache(dir string, keep int) *SnapshotCache {
-	_ = os.MkdirAll(dir, 0o755)
+	_ = safefs.MkdirOwn(dir) // a refused folder fails each use instead
 	return &SnapshotCache{dir: dir, keep: keep, users: map[string]int{}, calls: map[string]chan struct{}{}}
 }
 

@@ -144,12 +144,12 @@ func (s *stage) prepare(row record.Row) error {
 	g, err := geometry.Decode(v)
 	if err != nil {
 		v.G = nil
-		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v; written as null",
+		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v",
 			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
 		if s.strict {
-			return permanent(fmt.Errorf("%s (--strict)", strings.TrimSuffix(msg, "; written as null")))
+			return permanent(fmt.Errorf("%s (--strict)", msg))
 		}
-		s.warnings.Add("%s", msg)
+		s.warnings.Add("%s; %s", msg, undecodedWritten)
 		return nil
 	}
 	v.G = g
@@ -159,6 +159,9 @@ func (s *stage) prepare(row record.Row) error {
 	}
 	return nil
 }
+
+// undecodedWritten says where a geometry that does not decode goes.
+const undecodedWritten = "kept as the source wrote it in csv, json and sqlite (bytes as hex EWKB), written as null in geojson and gpkg"
 
 // key describes row for messages: "id=17" or "row 12" without keys.
 func (s *stage) key(row record.Row) string {

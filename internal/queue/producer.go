@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,30 +18,48 @@ func Enqueue(ctx context.Context, env *pipeline.Env, client Enqueuer, opts pipel
 		return "", err
 	}
 	h := &Handlers{Env: env, Client: client}
-	for _, d := range datasets {
+	for i, d := range datasets {
 		if err := h.enqueue(ctx, h.tasks().extract(job.ID, d.Name)); err != nil {
-			return "", fmt.Errorf("job %s, dataset %s: %w", job.ID, d.Name, err)
+			// The datasets not enqueued fail, so the job ends (failed)
+			// instead of staying queued for ever; those enqueued run.
+			err = fmt.Errorf("job %s, dataset %s: %w", job.ID, d.Name, err)
+			for _, left := range datasets[i:] {
+				pipeline.Fail(ctx, env, job, left.Name, err)
+			}
+			return job.ID, err
 		}
 	}
 	return job.ID, nil
 }
 
 // Wait polls the job's records until it has ended or ctx ends, and
-// returns the report.
+// returns the report. A failed read (Redis restarting) is retried at the
+// next poll: only ctx ends the wait, with the last report read, if any,
+// and the last read error.
 func Wait(ctx context.Context, jobs state.Jobs, id string, every time.Duration) (*pipeline.Report, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var last *pipeline.Report
+	var readErr error
 	for {
 		rep, _, err := pipeline.ReadReport(ctx, jobs, id)
-		if err != nil {
+		switch {
+		case errors.Is(err, state.ErrJobNotFound):
 			return nil, err
-		}
-		if rep.Status == pipeline.StatusSucceeded || rep.Status == pipeline.StatusFailed {
-			return rep, nil
+		case err != nil:
+			readErr = err
+		default:
+			last, readErr = rep, nil
+			if rep.Status == pipeline.StatusSucceeded || rep.Status == pipeline.StatusFailed {
+				return rep, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return rep, fmt.Errorf("job %s not finished: %w", id, ctx.Err())
+			if readErr != nil {
+				return last, fmt.Errorf("job %s not finished: %w (last read: %w)", id, ctx.Err(), readErr)
+			}
+			return last, fmt.Errorf("job %s not finished: %w", id, ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -74,7 +75,7 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 		}),
 	})
 	mux := asynq.NewServeMux()
-	mux.Use(m.middleware)
+	mux.Use(m.middleware, recoverPanics(env.Log))
 	mux.HandleFunc(TypeExtract, h.HandleExtract)
 	mux.HandleFunc(TypeExport, h.HandleExport)
 	mux.HandleFunc(TypePublish, h.HandlePublish)
@@ -149,6 +150,23 @@ func serveHealth(addr string, ready func(context.Context) error, reg *prometheus
 		}
 	}()
 	return hs, nil
+}
+
+// recoverPanics makes a panic in a handler outside the steps (which
+// recover their own) a failure that is not retried, with the stack in the
+// log: asynq would otherwise retry it as a transient error.
+func recoverPanics(log *slog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("task panicked: this is a bug", "type", t.Type(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("%s task: internal error (panic: %v; the stack is in the log): %w", t.Type(), r, asynq.SkipRetry)
+				}
+			}()
+			return next.ProcessTask(ctx, t)
+		})
+	}
 }
 
 // slogAdapter gives asynq our logger.

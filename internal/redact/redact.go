@@ -33,7 +33,7 @@ func URL(s string) string {
 		return dsnPassword.ReplaceAllString(s, "password="+Mask)
 	}
 	p, err := url.Parse(s)
-	if err != nil {
+	if err != nil || !parsedUserinfo(s, i, p) {
 		return dsnPassword.ReplaceAllString(rawUserinfo(s, i), "password="+Mask)
 	}
 	if p.User != nil {
@@ -53,6 +53,20 @@ func URL(s string) string {
 		p.RawQuery = q.Encode()
 	}
 	return p.String()
+}
+
+// parsedUserinfo reports whether p, parsed from s, took as its userinfo
+// everything between "://" (at i) and the last '@', as a password pasted
+// raw into a URL would be read by a person. A password with '/', '?' or
+// '#' ends the authority early ("redis://:123/x@h" parses as host "",
+// port 123): then the parse cannot be trusted to find the password.
+func parsedUserinfo(s string, i int, p *url.URL) bool {
+	rest := s[i+3:]
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return p.User == nil
+	}
+	return p.User != nil && p.User.String() == rest[:at]
 }
 
 // secretName reports whether a query parameter is named like a secret.

@@ -23,6 +23,12 @@ type Store interface {
 	// Link points the stable name latest at the published object target
 	// (a relative symlink locally, a server-side copy on S3).
 	Link(ctx context.Context, latest, target string) error
+	// LinkTarget returns the key the latest name points at: the target
+	// of the last Link. It fails with ErrNotFound if there is no such
+	// latest name, and with ErrUnknownTarget if the name exists but the
+	// store cannot tell what it points at (a latest name written by an
+	// older version on S3).
+	LinkTarget(ctx context.Context, latest string) (string, error)
 	// Open reads the object under key. It fails with ErrNotFound if there
 	// is none.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
@@ -83,6 +89,10 @@ type Sweeper interface {
 // ErrNotFound is returned by Open for a missing key. It is not permanent:
 // the key may appear later, and callers decide what a missing key means.
 var ErrNotFound = errors.New("object not found")
+
+// ErrUnknownTarget is returned by LinkTarget when the latest name exists
+// but does not say which key it was linked to.
+var ErrUnknownTarget = errors.New("latest name does not record its target")
 
 // ErrExists is returned by an exclusive Put when the key is taken.
 var ErrExists = errors.New("object already exists")

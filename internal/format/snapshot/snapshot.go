@@ -11,6 +11,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 
 	"github.com/countydatasync/countysync/internal/record"
+	"github.com/countydatasync/countysync/internal/safefs"
 )
 
 // Change says what Put did to the snapshot.
@@ -66,6 +67,11 @@ func open(path string) (*sql.DB, error) {
 // Create makes a new, empty snapshot at path for rows of schema keyed by
 // keys (column names; none for append-only datasets).
 func Create(ctx context.Context, path, dataset string, schema *record.Schema, keys []string) (*Writer, error) {
+	// Created here, exclusively and never through a link, before SQLite
+	// opens it by name.
+	if err := safefs.Touch(path); err != nil {
+		return nil, fmt.Errorf("create snapshot: %w", err)
+	}
 	db, err := open(path)
 	if err != nil {
 		return nil, err

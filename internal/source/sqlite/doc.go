@@ -2,8 +2,13 @@
 // github.com/mattn/go-sqlite3 (which the SQLite writers of packages format
 // and format/snapshot use too).
 //
-// The database file is opened read-only (file:<path>?mode=ro); a missing
-// file is an error wrapping source.ErrUnreachable and is never created.
+// The database file is opened read-only (file:<path>?mode=ro, with
+// query_only), and every connection has an authorizer that lets a dataset
+// query read and nothing else: ATTACH, DETACH, writes, schema changes and
+// pragma assignments fail with source.ErrQuery before they run, so a query
+// that closes the subquery and smuggles in statements cannot modify the
+// source or create files. A missing file is an error wrapping
+// source.ErrUnreachable and is never created.
 //
 // # Value mapping
 //

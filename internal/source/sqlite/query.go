@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/countydatasync/countysync/internal/record"
 	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/sqltext"
+	"github.com/mattn/go-sqlite3"
 )
 
 // Query runs query and streams its rows. See the package documentation for
@@ -82,10 +84,17 @@ func (s *Source) probe(ctx context.Context, q string) (names, decls []string, er
 		// Report the error of the query as written when it has one (the
 		// wrapper shifts SQLite's "near ..." context).
 		st, perr := s.db.PrepareContext(ctx, q)
+		var se sqlite3.Error
+		if errors.As(perr, &se) && se.Code == sqlite3.ErrAuth {
+			// A writing statement on its own: say what the query must be.
+			perr, st = nil, nil
+		}
 		if perr != nil {
 			return nil, nil, s.queryError(ctx, perr)
 		}
-		_ = st.Close()
+		if st != nil {
+			_ = st.Close()
+		}
 		return nil, nil, fmt.Errorf("%w (the query must be one SELECT statement: it is read as a subquery)", s.queryError(ctx, err))
 	}
 	defer rows.Close()

@@ -39,7 +39,11 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Source, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("sqlite source: open %s: %w: is a directory", path, source.ErrUnreachable)
 	}
-	db, err := sql.Open("sqlite3", "file:"+escapePath(path)+"?mode=ro&_busy_timeout=5000")
+	// Read-only three times over: the file is opened read-only, the
+	// connection refuses writes (query_only), and an authorizer refuses
+	// ATTACH, DETACH and every writing statement (readonly.go).
+	registerDriver()
+	db, err := sql.Open(driverName, "file:"+escapePath(path)+"?mode=ro&_query_only=1&_busy_timeout=5000")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite source: open %s: %w: %w", path, source.ErrUnreachable, err)
 	}
@@ -75,6 +79,8 @@ func (s *Source) queryError(ctx context.Context, err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.Code {
+		case sqlite3.ErrAuth:
+			return fmt.Errorf("sqlite source %s: %w: the query may only read (ATTACH, DETACH, writes and pragma assignments are refused): %w", s.path, source.ErrQuery, err)
 		case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrIoErr, sqlite3.ErrCantOpen,
 			sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrNomem, sqlite3.ErrProtocol:
 			return fmt.Errorf("sqlite source %s: %w: %w", s.path, source.ErrUnreachable, err)

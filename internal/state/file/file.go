@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -29,7 +30,7 @@ type document struct {
 
 // Open returns a store keeping its state in path (created on first write).
 func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := safefs.MkdirOwn(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
 	lockDir, err := filepath.Abs(filepath.Join(filepath.Dir(path), "locks"))
@@ -44,7 +45,7 @@ func (s *Store) Path() string { return s.path }
 
 func (s *Store) read() (*document, error) {
 	doc := &document{Version: 1, Watermarks: map[string]*state.Watermark{}}
-	data, err := os.ReadFile(s.path)
+	data, err := safefs.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return doc, nil
 	}

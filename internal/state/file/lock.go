@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/state"
 )
 
@@ -58,7 +59,7 @@ func (s *Store) Lock(ctx context.Context, name, owner string, wait time.Duration
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(s.lockDir, 0o755); err != nil {
+	if err := safefs.MkdirOwn(s.lockDir); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
 	deadline := time.Now().Add(wait)
@@ -234,7 +235,9 @@ func lockFileName(name string) string {
 // blocking when block is true; otherwise it fails with errBusy if the lock
 // is held.
 func lockFile(path string, block bool) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	// Never through a link someone planted at the lock's name: the owner
+	// is written into the file.
+	f, err := safefs.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock file: %w", err)
 	}
@@ -278,7 +281,7 @@ func writeOwner(f *os.File, owner string) error {
 // readHolder returns the owner written in the lock file at path, or
 // "holder unknown".
 func readHolder(path string) string {
-	b, _ := os.ReadFile(path)
+	b, _ := safefs.ReadFile(path)
 	if s := strings.TrimSpace(string(b)); s != "" {
 		return s
 	}

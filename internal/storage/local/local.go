@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/storage"
 )
 
@@ -33,8 +34,14 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export directory %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, tmpDir), 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("export directory %s cannot be created: %w", abs, unwrapPathError(err))
+	}
+	// countysync's own folders: never links, always the running user's.
+	for _, dir := range []string{filepath.Join(abs, ".countysync"), filepath.Join(abs, tmpDir)} {
+		if err := safefs.MkdirOwn(dir); err != nil {
+			return nil, fmt.Errorf("export directory %s: %w", abs, unwrapPathError(err))
+		}
 	}
 	probe, err := os.CreateTemp(filepath.Join(abs, tmpDir), "probe-*")
 	if err != nil {
@@ -64,7 +71,12 @@ func (s *Store) path(key string) (string, error) {
 	if clean == "" || clean != key || strings.HasPrefix(clean, "../") {
 		return "", storage.Permanent(fmt.Errorf("invalid storage key %q", key))
 	}
-	return filepath.Join(s.root, filepath.FromSlash(clean)), nil
+	p := filepath.Join(s.root, filepath.FromSlash(clean))
+	// A folder of the key that is a link would take the write elsewhere.
+	if err := safefs.CheckPath(s.root, p); err != nil {
+		return "", storage.Permanent(fmt.Errorf("storage key %q: %w", key, err))
+	}
+	return p, nil
 }
 
 // Put implements storage.Store. The file is moved into place with a
@@ -186,6 +198,31 @@ func (s *Store) Link(ctx context.Context, latest, target string) error {
 		return fmt.Errorf("link %s -> %s: %w", latest, target, err)
 	}
 	return nil
+}
+
+// LinkTarget implements storage.Store: the key the symlink at latest
+// points at.
+func (s *Store) LinkTarget(ctx context.Context, latest string) (string, error) {
+	dst, err := s.path(latest)
+	if err != nil {
+		return "", err
+	}
+	rel, err := os.Readlink(dst)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("latest name %s: %w", latest, storage.ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("latest name %s: %w: %w", latest, storage.ErrUnknownTarget, err)
+	}
+	abs := rel
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(filepath.Dir(dst), rel)
+	}
+	key, err := filepath.Rel(s.root, abs)
+	if err != nil || key == ".." || strings.HasPrefix(key, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("latest name %s points outside the store (%s): %w", latest, rel, storage.ErrUnknownTarget)
+	}
+	return filepath.ToSlash(key), nil
 }
 
 // Open implements storage.Store.

@@ -406,7 +406,7 @@ func (s *Store) Link(ctx context.Context, latest, target string) error {
 		Object:          dst,
 		ContentType:     ct,
 		ReplaceMetadata: true,
-		UserMetadata:    map[string]string{"Content-Type": ct},
+		UserMetadata:    map[string]string{"Content-Type": ct, targetMeta: target},
 	}
 	from := minio.CopySrcOptions{Bucket: s.bucket, Object: src, MatchETag: info.ETag}
 	if info.Size <= copyLimit {
@@ -418,6 +418,28 @@ func (s *Store) Link(ctx context.Context, latest, target string) error {
 		return s.wrap(op, err)
 	}
 	return nil
+}
+
+// targetMeta is the user metadata of a latest name that records the key
+// it is a copy of (x-amz-meta-countysync-target).
+const targetMeta = "Countysync-Target"
+
+// LinkTarget implements storage.Store: the key recorded in the latest
+// name's metadata by Link.
+func (s *Store) LinkTarget(ctx context.Context, latest string) (string, error) {
+	obj, err := s.object(latest)
+	if err != nil {
+		return "", err
+	}
+	info, err := s.client.StatObject(ctx, s.bucket, obj, minio.StatObjectOptions{})
+	if err != nil {
+		return "", s.wrap("latest name "+s.Location(latest), err)
+	}
+	target := info.UserMetadata[targetMeta]
+	if target == "" {
+		return "", fmt.Errorf("latest name %s: %w", s.Location(latest), storage.ErrUnknownTarget)
+	}
+	return target, nil
 }
 
 // Open implements storage.Store.

@@ -133,6 +133,33 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 			t.Errorf("latest after a failed link = %q, want %q", got, "new")
 		}
 	})
+	t.Run("LinkTargetSaysWhereALatestNamePoints", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.LinkTarget(ctx, "d.csv"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("target of a missing latest name: %v, want ErrNotFound", err)
+		}
+		for _, key := range []string{"d_1.csv", "sub/d_2.csv"} {
+			if err := s.Put(ctx, key, tmpFile(t, s, key), true); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Link(ctx, "d.csv", key); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.LinkTarget(ctx, "d.csv"); err != nil || got != key {
+				t.Errorf("LinkTarget after Link(d.csv, %s) = %q, %v", key, got, err)
+			}
+		}
+		// Deleting a latest name removes the name, not its target.
+		if err := s.Delete(ctx, "d.csv"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LinkTarget(ctx, "d.csv"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("target of a deleted latest name: %v, want ErrNotFound", err)
+		}
+		if got := read(t, s, "sub/d_2.csv"); got != "sub/d_2.csv" {
+			t.Errorf("target after deleting the latest name = %q", got)
+		}
+	})
 	t.Run("MissingAndDelete", func(t *testing.T) {
 		s := open(t)
 		if _, err := s.Open(ctx, "nope.csv"); !errors.Is(err, storage.ErrNotFound) {
