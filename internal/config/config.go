@@ -90,6 +90,12 @@ type Dataset struct {
 	// Formats overrides Config.Formats for this dataset; geojson and gpkg
 	// need Geometry.
 	Formats []string `yaml:"formats"`
+	// Schema is what an incremental run does when the query's columns
+	// changed since the snapshot (added, dropped, renamed or retyped):
+	// "evolve" (the default) runs the dataset full, so every file gets the
+	// new columns with real values, and the report says why; "freeze"
+	// fails the dataset listing the differences.
+	Schema string `yaml:"schema"`
 	// Schedule is a cron expression ("0 2 * * *", or "@daily") on which
 	// `countysync scheduler` enqueues the dataset. Optional.
 	Schedule string `yaml:"schedule"`
@@ -116,6 +122,17 @@ type Incremental struct {
 	// NullCursor is what to do with rows whose cursor is NULL: include
 	// (default; re-read every run, merged by key), skip, or error.
 	NullCursor string `yaml:"null_cursor"`
+	// Deletes is how an incremental run finds rows deleted from the
+	// source: "" (the default: only DeletedColumn) or "keys", which reads
+	// the query's key columns alone, in key order, and removes from the
+	// files every key the source no longer holds (hard deletes; a changed
+	// key is a delete and an insert). Needs key_columns that no
+	// transformation changes.
+	Deletes string `yaml:"deletes"`
+	// DeletesEvery, with Deletes: keys, compares the keys only when this
+	// long has passed since the last comparison (recorded in the
+	// snapshot). Defaults to 0: every run.
+	DeletesEvery Duration `yaml:"deletes_every"`
 }
 
 // Geometry configures the geometry column of a dataset.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -44,6 +45,15 @@ type Extraction struct {
 	// ExtractSeconds is the time spent reading the source into the
 	// snapshot (0 when the rows streamed straight into the files).
 	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
+	// FullReason says why an incremental dataset ran full.
+	FullReason string `json:"full_reason,omitempty"`
+	// SchemaChanges lists how the query's columns differ from the
+	// previous snapshot's, when that made the run full.
+	SchemaChanges []string `json:"schema_changes,omitempty"`
+	// KeysChecked is true when the source's keys were compared with the
+	// snapshot's (incremental.deletes: keys); Deleted counts the keys
+	// found gone.
+	KeysChecked bool `json:"keys_checked,omitempty"`
 }
 
 // planExtraction reads the dataset's watermark (restoring it from the newest
@@ -65,6 +75,7 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 		if wm != nil {
 			ext.PrevSnapshot = wm.Snapshot
 		}
+		ext.FullReason = "--full"
 		return ext, wm, cursor, nil
 	}
 	if wm == nil {
@@ -77,6 +88,7 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 		}
 	}
 	if wm == nil || wm.Snapshot == "" {
+		ext.FullReason = "no watermark: the first run, or after watermark reset"
 		return ext, wm, cursor, nil
 	}
 	if cursor, err = wm.Cursor.Decode(); err != nil {
@@ -92,31 +104,79 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 // extractSnapshot runs the dataset's query — from the watermark minus the lookback
 // when incremental — applies the transformations and merges the rows into
 // a snapshot written at snapPath (a copy of the previous snapshot for
-// incremental runs, a new one otherwise). The caller holds the dataset's
-// lock. Nothing is published: the watermark and the files stay as they
-// were until Publish.
+// incremental runs, a new one otherwise). An incremental run whose query
+// no longer has the snapshot's columns runs full under schema: evolve and
+// fails under schema: freeze. The caller holds the dataset's lock.
+// Nothing is published: the watermark and the files stay as they were
+// until Publish.
 func extractSnapshot(ctx context.Context, env *Env, d *config.Dataset, opts Options, snapPath string) (*Extraction, error) {
 	ext, _, cursor, err := planExtraction(ctx, env, d, opts)
 	if err != nil {
 		return nil, err
 	}
-	env.Log.Info("extracting", "dataset", d.Name, "mode", ext.Mode)
+	var prev *snapshot.Info
+	if ext.Mode == ModeIncremental {
+		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
+			return nil, fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
+		}
+		if prev, err = snapshot.Stat(ctx, snapPath); err != nil {
+			return nil, permanent(fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err))
+		}
+	}
+	for {
+		env.Log.Info("extracting", "dataset", d.Name, "mode", ext.Mode)
+		done, err := extractOnce(ctx, env, d, opts, ext, prev, cursor, snapPath)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		// The schema changed: run again, full, into a new snapshot.
+		prev = nil
+		if err := os.Remove(snapPath); err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+	}
+	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead, "deleted", ext.Deleted)
+	return ext, nil
+}
+
+// extractOnce queries the source and merges its rows into the snapshot.
+// done is false, with nothing merged, when the query's columns differ from
+// the previous snapshot's under schema: evolve: ext is then a full run.
+func extractOnce(ctx context.Context, env *Env, d *config.Dataset, opts Options, ext *Extraction,
+	prev *snapshot.Info, cursor record.Value, snapPath string) (done bool, err error) {
 	rows, err := query(ctx, env, d, ext, cursor)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer rows.Close()
 	var w Warnings
 	st, err := newStage(d, rows.Schema(), opts.Strict, &w, true)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	if err := merge(ctx, env, d, ext, cursor, rows, st, snapPath); err != nil {
-		return nil, err
+	if prev != nil {
+		if evolve, err := schemaPolicy(env, d, ext, prev, st.schema); err != nil || evolve {
+			return false, err
+		}
+	}
+	var keys source.Rows
+	if deletesDue(env, d, ext, prev) {
+		// Started right after the query, so both read the table at
+		// (nearly) the same moment; see docs/ARCHITECTURE.md, Incremental
+		// runs.
+		if keys, err = queryKeys(ctx, env, d, st.schema); err != nil {
+			return false, err
+		}
+		defer keys.Close()
+	}
+	if err := merge(ctx, env, d, ext, cursor, rows, keys, st, snapPath); err != nil {
+		return false, err
 	}
 	ext.WarningCount, ext.Warnings = w.Count(), w.Messages()
-	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
-	return ext, nil
+	return true, nil
 }
 
 // query starts the dataset's query with the incremental filter, if any.
@@ -125,7 +185,7 @@ func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	if ext.Mode == ModeIncremental {
 		filter = &source.Filter{
 			Column: d.Incremental.Column,
-			Min:    state.Lookback(cursor, d.Incremental.Lookback.D()),
+			Min:    filterMin(d, cursor),
 			Nulls:  source.NullCursor(d.Incremental.NullCursor),
 		}
 	}
@@ -136,9 +196,26 @@ func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	return rows, nil
 }
 
-// merge reads the query's rows into the snapshot at snapPath.
+// filterMin is the lowest cursor an incremental query reads.
+func filterMin(d *config.Dataset, cursor record.Value) record.Value {
+	return state.Lookback(cursor, d.Incremental.Lookback.D())
+}
+
+// snapshotOptions says how the dataset's snapshot identifies rows.
+func snapshotOptions(d *config.Dataset) snapshot.Options {
+	o := snapshot.Options{Keys: d.KeyColumns}
+	if d.Incremental != nil && len(d.KeyColumns) == 0 {
+		o.Cursor = d.Incremental.Column
+	}
+	return o
+}
+
+// merge reads the query's rows into the snapshot at snapPath (the previous
+// snapshot's copy when incremental). With keys (the keys-only query of
+// incremental.deletes: keys), the keys the source no longer holds are
+// removed first.
 func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value,
-	rows source.Rows, st *stage, snapPath string) error {
+	rows source.Rows, keys source.Rows, st *stage, snapPath string) error {
 	in := rows.Schema()
 	cursorIdx, deletedIdx := -1, -1
 	var err error
@@ -154,12 +231,9 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	}
 	var sw *snapshot.Writer
 	if ext.Mode == ModeIncremental {
-		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
-			return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
-		}
-		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, snapshotOptions(d))
 	} else {
-		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, snapshotOptions(d))
 	}
 	if err != nil {
 		return permanent(err)
@@ -170,6 +244,22 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 			sw.Abort()
 		}
 	}()
+	if d.Incremental != nil && d.Incremental.Deletes == "keys" && ext.Mode == ModeFull {
+		// A full run holds every key: it is a comparison too.
+		if err := sw.SetDeletesChecked(ctx, env.now()); err != nil {
+			return err
+		}
+	}
+	if keys != nil {
+		if err := deleteMissing(ctx, env, d, ext, sw, keys); err != nil {
+			return err
+		}
+	}
+	if ext.Mode == ModeIncremental && len(d.KeyColumns) == 0 {
+		if err := sw.Replace(ctx, filterMin(d, cursor), d.Incremental.NullCursor == string(source.NullInclude)); err != nil {
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+	}
 	cur := cursor
 	for rows.Next() {
 		row := rows.Row()
@@ -187,7 +277,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 			if ext.Mode == ModeIncremental {
 				gone, err := sw.Delete(ctx, row)
 				if err != nil {
-					return fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err)
+					return permanent(fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err))
 				}
 				if gone {
 					ext.Deleted++
@@ -216,6 +306,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	if err := sw.Commit(); err != nil {
 		return err
 	}
+	ext.Deleted += sw.Replaced()
 	if ext.Records, err = snapshot.Count(ctx, snapPath); err != nil {
 		return fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
