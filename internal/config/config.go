@@ -93,6 +93,12 @@ type Dataset struct {
 	// Formats overrides Config.Formats for this dataset; geojson and gpkg
 	// need Geometry.
 	Formats []string `yaml:"formats"`
+	// Schema is what an incremental run does when the query's columns
+	// changed since the snapshot (added, dropped, renamed or retyped):
+	// "evolve" (the default) runs the dataset full, so every file gets the
+	// new columns with real values, and the report says why; "freeze"
+	// fails the dataset listing the differences.
+	Schema string `yaml:"schema"`
 	// Schedule is a cron expression ("0 2 * * *", or "@daily") on which
 	// `countysync scheduler` enqueues the dataset. Optional.
 	Schedule string `yaml:"schedule"`
@@ -125,6 +131,17 @@ type Incremental struct {
 	// leaves the watermark where the other rows put it. Non-finite
 	// numbers never become the watermark. Defaults to 1h.
 	MaxFuture Duration `yaml:"max_future"`
+	// Deletes is how an incremental run finds rows deleted from the
+	// source: "" (the default: only DeletedColumn) or "keys", which reads
+	// the query's key columns alone, in key order, and removes from the
+	// files every key the source no longer holds (hard deletes; a changed
+	// key is a delete and an insert). Needs key_columns that no
+	// transformation changes.
+	Deletes string `yaml:"deletes"`
+	// DeletesEvery, with Deletes: keys, compares the keys only when this
+	// long has passed since the last comparison (recorded in the
+	// snapshot). Defaults to 0: every run.
+	DeletesEvery Duration `yaml:"deletes_every"`
 }
 
 // Geometry configures the geometry column of a dataset.

@@ -10,3 +10,9 @@ const (
 	defaultWorkerListen    = "127.0.0.1:9090"
 	defaultDashboardListen = "127.0.0.1:8080"
 )
+
+// The schema policies of a dataset (Dataset.Schema).
+const (
+	SchemaEvolve = "evolve"
+	SchemaFreeze = "freeze"
+)

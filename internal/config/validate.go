@@ -177,9 +177,36 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 		case inc.MaxFuture == 0:
 			inc.MaxFuture = Duration(defaultMaxFuture)
 		}
+		switch inc.Deletes {
+		case "":
+			if inc.DeletesEvery != 0 {
+				v.errorf(ip+".deletes_every", "%s: incremental.deletes_every needs incremental.deletes: keys", label)
+			}
+		case "keys":
+			if len(d.KeyColumns) == 0 {
+				v.errorf(ip+".deletes", "%s: incremental.deletes: keys needs key_columns to compare", label)
+			}
+			for _, k := range d.KeyColumns {
+				if _, ok := d.Transformations[k]; ok {
+					v.errorf(ip+".deletes", "%s: incremental.deletes: keys reads the key columns from the source, but a transformation changes key column %q", label, k)
+				}
+			}
+			if inc.DeletesEvery < 0 {
+				v.errorf(ip+".deletes_every", "%s: incremental.deletes_every must not be negative", label)
+			}
+		default:
+			v.errorf(ip+".deletes", "%s: incremental.deletes must be keys (or left out), not %q", label, inc.Deletes)
+		}
 		if inc.DeletedColumn != "" && len(d.KeyColumns) == 0 {
 			v.errorf(ip+".deleted_column", "%s: incremental.deleted_column needs key_columns to know which rows to remove", label)
 		}
+	}
+	switch d.Schema {
+	case "":
+		d.Schema = SchemaEvolve
+	case SchemaEvolve, SchemaFreeze:
+	default:
+		v.errorf(path+".schema", "%s: schema must be evolve or freeze, not %q", label, d.Schema)
 	}
 	if g := d.Geometry; g != nil {
 		if g.Column == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -47,6 +48,15 @@ type Extraction struct {
 	// ExtractSeconds is the time spent reading the source into the
 	// snapshot (0 when the rows streamed straight into the files).
 	ExtractSeconds float64 `json:"extract_seconds,omitempty"`
+	// FullReason says why an incremental dataset ran full.
+	FullReason string `json:"full_reason,omitempty"`
+	// SchemaChanges lists how the query's columns differ from the
+	// previous snapshot's, when that made the run full.
+	SchemaChanges []string `json:"schema_changes,omitempty"`
+	// KeysChecked is true when the source's keys were compared with the
+	// snapshot's (incremental.deletes: keys); Deleted counts the keys
+	// found gone.
+	KeysChecked bool `json:"keys_checked,omitempty"`
 }
 
 // planExtraction reads the dataset's watermark (restoring it from the newest
@@ -68,6 +78,7 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 		if wm != nil {
 			ext.PrevSnapshot = wm.Snapshot
 		}
+		ext.FullReason = "--full"
 		return ext, wm, cursor, nil
 	}
 	if wm == nil {
@@ -80,6 +91,7 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 		}
 	}
 	if wm == nil || wm.Snapshot == "" {
+		ext.FullReason = "no watermark: the first run, or after watermark reset"
 		return ext, wm, cursor, nil
 	}
 	if wm, err = checkSnapshot(ctx, env, d.Name, wm); err != nil {
@@ -99,23 +111,79 @@ func planExtraction(ctx context.Context, env *Env, d *config.Dataset, opts Optio
 // openRead: from the watermark minus the lookback when incremental) into a
 // snapshot written at snapPath (a copy of the previous snapshot for
 // incremental runs, a new one otherwise), applying the transformations.
-// The caller holds the dataset's lock. Nothing is published: the
-// watermark and the files stay as they were until Publish.
+// An incremental run whose query no longer has the snapshot's columns runs
+// full under schema: evolve (the source is then read again, full) and
+// fails under schema: freeze. The caller holds the dataset's lock and
+// closes rows. Nothing is published: the watermark and the files stay as
+// they were until Publish.
 func extractSnapshot(ctx context.Context, env *Env, d *config.Dataset, opts Options, ext *Extraction, cursor record.Value,
 	rows source.Rows, snapPath string) error {
+	var prev *snapshot.Info
+	if ext.Mode == ModeIncremental {
+		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
+			}
+			// A full disk or a storage outage: --full would not help.
+			return fmt.Errorf("dataset %s: copy the previous snapshot to %s: %w", d.Name, env.Store.WorkDir(), err)
+		}
+		var err error
+		if prev, err = snapshot.Stat(ctx, snapPath); err != nil {
+			return permanent(fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err))
+		}
+	}
+	for {
+		done, err := extractOnce(ctx, env, d, opts, ext, prev, cursor, rows, snapPath)
+		if err != nil || done {
+			return err
+		}
+		// The schema changed: ext is a full run now; read again, full,
+		// into a new snapshot.
+		prev = nil
+		if err := os.Remove(snapPath); err != nil {
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		env.Log.Info("extracting", "dataset", d.Name, "mode", ext.Mode, "reason", ext.FullReason)
+		if rows, err = query(ctx, env, d, ext, cursor); err != nil {
+			return err
+		}
+		defer rows.Close()
+	}
+}
+
+// extractOnce merges rows into the snapshot. done is false, with nothing
+// merged, when the query's columns differ from the previous snapshot's
+// under schema: evolve: ext is then a full run.
+func extractOnce(ctx context.Context, env *Env, d *config.Dataset, opts Options, ext *Extraction,
+	prev *snapshot.Info, cursor record.Value, rows source.Rows, snapPath string) (done bool, err error) {
 	var w Warnings
 	st, err := newStage(d, rows.Schema(), opts.Strict, &w, true)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if prev != nil {
+		if evolve, err := schemaPolicy(env, d, ext, prev, st.schema); err != nil || evolve {
+			return false, err
+		}
 	}
 	st.cursors = newCursorGuard(env, d, rows.Horizon(), &w)
-	if err := merge(ctx, env, d, ext, cursor, rows, st, snapPath); err != nil {
-		return err
+	var keys source.Rows
+	if deletesDue(env, d, ext, prev) {
+		// Started right after the query, so both read the table at
+		// (nearly) the same moment; see docs/ARCHITECTURE.md, Incremental
+		// runs.
+		if keys, err = queryKeys(ctx, env, d, st.schema); err != nil {
+			return false, err
+		}
+		defer keys.Close()
+	}
+	if err := merge(ctx, env, d, ext, cursor, rows, keys, st, snapPath); err != nil {
+		return false, err
 	}
 	capWatermark(env, d, ext, rows.Horizon(), &w)
 	ext.WarningCount, ext.Warnings = w.Count(), w.Messages()
-	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead)
-	return nil
+	env.Log.Info("extracted", "dataset", d.Name, "records", ext.Records, "rows_read", ext.RowsRead, "deleted", ext.Deleted)
+	return true, nil
 }
 
 // openRead plans the dataset's run and starts its one read of the source:
@@ -139,7 +207,7 @@ func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	filter := &source.Filter{OrderBy: sourceOrder(d), Horizon: d.Incremental != nil}
 	if ext.Mode == ModeIncremental {
 		filter.Column = d.Incremental.Column
-		filter.Min = state.Lookback(cursor, d.Incremental.Lookback.D())
+		filter.Min = filterMin(d, cursor)
 		filter.Nulls = source.NullCursor(d.Incremental.NullCursor)
 	}
 	rows, err := env.Source.Query(ctx, d.Query, filter)
@@ -149,9 +217,26 @@ func query(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	return rows, nil
 }
 
-// merge reads the query's rows into the snapshot at snapPath.
+// filterMin is the lowest cursor an incremental query reads.
+func filterMin(d *config.Dataset, cursor record.Value) record.Value {
+	return state.Lookback(cursor, d.Incremental.Lookback.D())
+}
+
+// snapshotOptions says how the dataset's snapshot identifies rows.
+func snapshotOptions(d *config.Dataset) snapshot.Options {
+	o := snapshot.Options{Keys: d.KeyColumns}
+	if d.Incremental != nil && len(d.KeyColumns) == 0 {
+		o.Cursor = d.Incremental.Column
+	}
+	return o
+}
+
+// merge reads the query's rows into the snapshot at snapPath (the previous
+// snapshot's copy when incremental). With keys (the keys-only query of
+// incremental.deletes: keys), the keys the source no longer holds are
+// removed first.
 func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cursor record.Value,
-	rows source.Rows, st *stage, snapPath string) error {
+	rows source.Rows, keys source.Rows, st *stage, snapPath string) error {
 	in := rows.Schema()
 	cursorIdx, deletedIdx := -1, -1
 	var err error
@@ -167,16 +252,9 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	}
 	var sw *snapshot.Writer
 	if ext.Mode == ModeIncremental {
-		if err := fetch(ctx, env.Store, ext.PrevSnapshot, snapPath); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return fmt.Errorf("dataset %s: previous snapshot: %w (run with --full to rebuild)", d.Name, err)
-			}
-			// A full disk or a storage outage: --full would not help.
-			return fmt.Errorf("dataset %s: copy the previous snapshot to %s: %w", d.Name, env.Store.WorkDir(), err)
-		}
-		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+		sw, err = snapshot.Merge(ctx, snapPath, d.Name, st.schema, snapshotOptions(d))
 	} else {
-		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, d.KeyColumns)
+		sw, err = snapshot.Create(ctx, snapPath, d.Name, st.schema, snapshotOptions(d))
 	}
 	if err != nil {
 		return permanent(err)
@@ -187,6 +265,22 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 			sw.Abort()
 		}
 	}()
+	if d.Incremental != nil && d.Incremental.Deletes == "keys" && ext.Mode == ModeFull {
+		// A full run holds every key: it is a comparison too.
+		if err := sw.SetDeletesChecked(ctx, env.now()); err != nil {
+			return err
+		}
+	}
+	if keys != nil {
+		if err := deleteMissing(ctx, env, d, ext, sw, keys); err != nil {
+			return err
+		}
+	}
+	if ext.Mode == ModeIncremental && len(d.KeyColumns) == 0 {
+		if err := sw.Replace(ctx, filterMin(d, cursor), d.Incremental.NullCursor == string(source.NullInclude)); err != nil {
+			return fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+	}
 	cur := cursor
 	for rows.Next() {
 		row := rows.Row()
@@ -204,7 +298,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 			if ext.Mode == ModeIncremental {
 				gone, err := sw.Delete(ctx, row)
 				if err != nil {
-					return fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err)
+					return permanent(fmt.Errorf("dataset %s, %s: %w", d.Name, st.key(row), err))
 				}
 				if gone {
 					ext.Deleted++
@@ -233,6 +327,7 @@ func merge(ctx context.Context, env *Env, d *config.Dataset, ext *Extraction, cu
 	if err := sw.Commit(); err != nil {
 		return err
 	}
+	ext.Deleted += sw.Replaced()
 	if ext.Records, err = snapshot.Count(ctx, snapPath); err != nil {
 		return fmt.Errorf("dataset %s: %w", d.Name, err)
 	}

@@ -33,6 +33,14 @@ type DatasetResult struct {
 	Updated   int64 `json:"updated"`
 	Deleted   int64 `json:"deleted"`
 	Unchanged int64 `json:"unchanged"`
+	// FullReason says why an incremental dataset ran full ("--full", no
+	// watermark, schema changed); SchemaChanges lists the columns that
+	// changed when that was why.
+	FullReason    string   `json:"full_reason,omitempty"`
+	SchemaChanges []string `json:"schema_changes,omitempty"`
+	// KeysChecked is true when the run compared the source's keys with the
+	// snapshot's (incremental.deletes: keys); Deleted counts the keys gone.
+	KeysChecked bool `json:"keys_checked,omitempty"`
 	// WatermarkBefore and WatermarkAfter are the cursor before and after
 	// the run (incremental datasets).
 	WatermarkBefore *state.Cursor `json:"watermark_before,omitempty"`
@@ -61,5 +69,6 @@ func resultOf(ext *Extraction) *DatasetResult {
 		Inserted: ext.Inserted, Updated: ext.Updated, Deleted: ext.Deleted, Unchanged: ext.Unchanged,
 		WatermarkBefore: ext.WatermarkBefore, WatermarkAfter: ext.WatermarkAfter, WatermarkCap: ext.WatermarkCap,
 		WarningCount: ext.WarningCount, Warnings: ext.Warnings, ExtractSeconds: ext.ExtractSeconds,
+		FullReason: ext.FullReason, SchemaChanges: ext.SchemaChanges, KeysChecked: ext.KeysChecked,
 	}
 }

@@ -153,3 +153,13 @@ var ErrQuery = errors.New("query failed")
 // same query again cannot fix: one wrapping ErrQuery. Unreachable
 // databases, context errors and other failures are not permanent.
 func IsPermanent(err error) bool { return errors.Is(err, ErrQuery) }
+
+// KeySorter is implemented by sources whose SQL needs more than the
+// column to sort it the way snapshots order keys: integers and other
+// numbers by value, text byte by byte (PostgreSQL's COLLATE "C"). The
+// keys-only query of incremental.deletes: keys sorts with it; a source
+// without it sorts by the bare column.
+type KeySorter interface {
+	// SortKey returns the ORDER BY term for the quoted column of kind.
+	SortKey(quoted string, kind record.Kind) string
+}

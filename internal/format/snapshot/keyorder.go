@@ -2,52 +2,22 @@ package snapshot
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/countydatasync/countysync/internal/record"
 )
 
 // KeyOrder checks that rows arrive strictly ascending in the order a
 // snapshot reads them back (by its key columns, compared as SQLite
-// compares the stored keys: integers and booleans as numbers, below every
-// other value, which compares as its text, byte by byte). Rows that pass
-// can go straight to the formats and render exactly what a snapshot of
-// them would; the first row that fails means they cannot (out of order,
-// a duplicate key or a NULL key).
+// compares the stored keys: see sortKey). Rows that pass can go straight
+// to the formats and render exactly what a snapshot of them would; the
+// first row that fails means they cannot (out of order, a duplicate key or
+// a NULL key).
 type KeyOrder struct {
 	keys []int
-	prev []keyValue
-	cur  []keyValue
+	prev []sortKey
+	cur  []sortKey
+	bufs [2][][]byte
 	have bool
-}
-
-// keyValue is one key value in snapshot form.
-type keyValue struct {
-	isInt bool
-	i     int64
-	s     string
-}
-
-func (a keyValue) compare(b keyValue) int {
-	switch {
-	case a.isInt && b.isInt:
-		return cmpInt(a.i, b.i)
-	case a.isInt:
-		return -1
-	case b.isInt:
-		return 1
-	}
-	return strings.Compare(a.s, b.s)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // NewKeyOrder returns a checker for rows of schema keyed by keys (column
@@ -62,37 +32,49 @@ func NewKeyOrder(schema *record.Schema, keys []string) (*KeyOrder, error) {
 		}
 		k.keys = append(k.keys, i)
 	}
-	k.prev = make([]keyValue, len(k.keys))
-	k.cur = make([]keyValue, len(k.keys))
+	k.prev = make([]sortKey, len(k.keys))
+	k.cur = make([]sortKey, len(k.keys))
+	k.bufs[0] = make([][]byte, len(k.keys))
+	k.bufs[1] = make([][]byte, len(k.keys))
 	return k, nil
 }
 
 // Next reports whether row's key is greater than the previous row's (and
 // not NULL). After a false it must not be called again.
 func (k *KeyOrder) Next(row record.Row) bool {
-	if len(k.keys) == 0 {
-		return true
-	}
-	for j, i := range k.keys {
-		v := &row[i]
-		switch v.Kind {
-		case record.Null:
-			return false
-		case record.Int, record.Bool:
-			k.cur[j] = keyValue{isInt: true, i: v.I}
-		default:
-			k.cur[j] = keyValue{s: v.String()}
-		}
-	}
-	if k.have && compareKeys(k.cur, k.prev) <= 0 {
-		return false
-	}
-	k.prev, k.cur = k.cur, k.prev
-	k.have = true
-	return true
+	return k.compare(row) > 0
 }
 
-func compareKeys(a, b []keyValue) int {
+// compare returns the order of row's key against the previous row's
+// (+1 above, 0 equal, -1 below; -2 for a NULL key) and, unless it is
+// below or NULL, makes row's key the previous one. The first row is above.
+func (k *KeyOrder) compare(row record.Row) int {
+	if len(k.keys) == 0 {
+		return 1
+	}
+	bufs := k.bufs[0]
+	for j, i := range k.keys {
+		v := &row[i]
+		if v.Kind == record.Null {
+			return -2
+		}
+		k.cur[j] = keyOf(v, bufs[j])
+		bufs[j] = k.cur[j].b
+	}
+	c := 1
+	if k.have {
+		c = compareKeys(k.cur, k.prev)
+	}
+	if c < 0 {
+		return c
+	}
+	k.prev, k.cur = k.cur, k.prev
+	k.bufs[0], k.bufs[1] = k.bufs[1], k.bufs[0]
+	k.have = true
+	return c
+}
+
+func compareKeys(a, b []sortKey) int {
 	for j := range a {
 		if c := a[j].compare(b[j]); c != 0 {
 			return c

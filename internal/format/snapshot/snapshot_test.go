@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestCreateMergeRead(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.sqlite")
 	t0 := time.Date(2025, 4, 11, 14, 30, 42, 123456000, time.UTC)
-	w, err := Create(ctx, path, "d", schema, []string{"id"})
+	w, err := Create(ctx, path, "d", schema, Options{Keys: []string{"id"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestCreateMergeRead(t *testing.T) {
 		t.Fatalf("after create:\n%v\nwant\n%v", got, want)
 	}
 
-	w, err = Merge(ctx, path, "d", schema, []string{"id"})
+	w, err = Merge(ctx, path, "d", schema, Options{Keys: []string{"id"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestCreateMergeRead(t *testing.T) {
 
 func TestDuplicateKeyOnCreate(t *testing.T) {
 	ctx := context.Background()
-	w, err := Create(ctx, filepath.Join(t.TempDir(), "s.sqlite"), "parcels", schema, []string{"id"})
+	w, err := Create(ctx, filepath.Join(t.TempDir(), "s.sqlite"), "parcels", schema, Options{Keys: []string{"id"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,40 +107,132 @@ func TestDuplicateKeyOnCreate(t *testing.T) {
 	}
 }
 
-func TestSchemaChangeNeedsFull(t *testing.T) {
+func TestSchemaChangeRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.sqlite")
-	w, _ := Create(ctx, path, "d", schema, []string{"id"})
+	w, _ := Create(ctx, path, "d", schema, Options{Keys: []string{"id"}})
 	w.Commit()
 	other := schema.Clone()
 	other.Columns[1].Kind = record.Int
-	if _, err := Merge(ctx, path, "d", other, []string{"id"}); err == nil || !strings.Contains(err.Error(), "--full") {
+	_, err := Merge(ctx, path, "d", other, Options{Keys: []string{"id"}})
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "column name changed from text to integer") {
 		t.Fatalf("merge with changed schema: %v", err)
 	}
 }
 
+// TestAppendWithoutKeys: a snapshot without keys holds exactly the rows
+// put, duplicates included; an incremental run replaces the rows at or
+// above its cursor bound (red-team D4: identical new rows were dropped).
 func TestAppendWithoutKeys(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.sqlite")
-	w, _ := Create(ctx, path, "d", schema, nil)
-	w.Put(ctx, row(2, "x", time.Unix(0, 0)))
-	w.Put(ctx, row(1, "y", time.Unix(0, 0)))
-	w.Put(ctx, row(1, "y", time.Unix(0, 0))) // a true duplicate in the source stays
-	w.Commit()
-	w, _ = Merge(ctx, path, "d", schema, nil)
-	// Re-read at the incremental boundary: already there, not appended.
-	if c, err := w.Put(ctx, row(2, "x", time.Unix(0, 0))); err != nil || c != Unchanged {
-		t.Fatalf("re-read row: %v %v", c, err)
+	day := func(d int) time.Time { return time.Date(2025, 4, d, 0, 0, 0, 0, time.UTC) }
+	opts := Options{Cursor: "at"}
+	w, err := Create(ctx, path, "d", schema, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// New rows are appended, even twice in the same run.
-	for i := 0; i < 2; i++ {
-		if c, err := w.Put(ctx, row(3, "z", time.Unix(0, 0))); err != nil || c != Inserted {
-			t.Fatalf("new row %d: %v %v", i, c, err)
+	for _, r := range []record.Row{row(5, "sale", day(10)), row(1, "sale", day(11)), row(1, "sale", day(11)), row(9, "old", day(11))} {
+		if c, err := w.Put(ctx, r); err != nil || c != Inserted {
+			t.Fatalf("put: %v %v", c, err)
 		}
 	}
-	w.Commit()
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// The source now holds, at or after day 11: the two sales again, a
+	// third identical sale and a refund; row 9 is gone.
+	w, err = Merge(ctx, path, "d", schema, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Replace(ctx, record.TimestampTZValue(day(11)), true); err != nil {
+		t.Fatal(err)
+	}
+	changes := map[Change]int{}
+	for _, r := range []record.Row{row(1, "sale", day(11)), row(1, "sale", day(11)), row(1, "sale", day(11)), row(2, "refund", day(12))} {
+		c, err := w.Put(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes[c]++
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if changes[Unchanged] != 2 || changes[Inserted] != 2 || w.Replaced() != 1 {
+		t.Errorf("changes %v, replaced %d; want 2 unchanged, 2 inserted, 1 replaced", changes, w.Replaced())
+	}
 	got := readAll(t, path)
-	if len(got) != 5 || !strings.HasPrefix(got[0], "2|x") || !strings.HasPrefix(got[1], "1|y") || !strings.HasPrefix(got[4], "3|z") {
-		t.Fatalf("append order: %v", got)
+	want := []string{"5|sale|2025-04-10T00:00:00Z", "1|sale|2025-04-11T00:00:00Z", "1|sale|2025-04-11T00:00:00Z",
+		"1|sale|2025-04-11T00:00:00Z", "2|refund|2025-04-12T00:00:00Z"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestDuplicateKeyInMerge: a key read twice in one incremental run fails
+// as in a full run, naming the key (red-team D6).
+func TestDuplicateKeyInMerge(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.sqlite")
+	opts := Options{Keys: []string{"id"}}
+	w, _ := Create(ctx, path, "parcels", schema, opts)
+	w.Put(ctx, row(3, "v3", time.Unix(0, 0)))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Merge(ctx, path, "parcels", schema, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if _, err := w.Put(ctx, row(3, "dup-a", time.Unix(0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Put(ctx, row(3, "dup-b", time.Unix(0, 0)))
+	if !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "duplicate key id=3") {
+		t.Fatalf("second put of key 3: %v", err)
+	}
+}
+
+// TestNumericKeyByValue: 1.0 and 1.00 are one key (red-team D7).
+func TestNumericKeyByValue(t *testing.T) {
+	ctx := context.Background()
+	ns := &record.Schema{Columns: []record.Column{{Name: "code", Kind: record.Numeric}, {Name: "val", Kind: record.Text}}}
+	path := filepath.Join(t.TempDir(), "s.sqlite")
+	opts := Options{Keys: []string{"code"}}
+	w, _ := Create(ctx, path, "d", ns, opts)
+	for _, c := range []string{"1.0", "2", "10"} {
+		if _, err := w.Put(ctx, record.Row{record.NumericValue(c), record.TextValue("a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Put(ctx, record.Row{record.NumericValue("010.000"), record.TextValue("dup")}); !errors.Is(err, ErrKey) {
+		t.Fatalf("10 and 010.000 in one full run: %v", err)
+	}
+	w.Abort()
+	w, _ = Create(ctx, path+"2", "d", ns, opts)
+	for _, c := range []string{"1.0", "2", "10"} {
+		w.Put(ctx, record.Row{record.NumericValue(c), record.TextValue("a")})
+	}
+	w.Commit()
+	w, err := Merge(ctx, path+"2", "d", ns, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := w.Put(ctx, record.Row{record.NumericValue("1.00"), record.TextValue("a2")}); err != nil || c != Updated {
+		t.Fatalf("1.00 over 1.0: %v %v", c, err)
+	}
+	w.Commit()
+	r, _ := Open(ctx, path+"2")
+	defer r.Close()
+	var got []string
+	for r.Next() {
+		got = append(got, r.Row()[0].String()+"="+r.Row()[1].String())
+	}
+	// One row per value, in numeric order (2 before 10).
+	if want := "1.00=a2 2=a 10=a"; strings.Join(got, " ") != want {
+		t.Fatalf("rows %v, want %s", got, want)
 	}
 }
