@@ -53,6 +53,7 @@ func runWorker(cmd *cobra.Command, g *globals, o *workerOptions) error {
 		Listen:          cfg.Worker.Listen,
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
 		Ready:           open.Ping(env.State),
+		Beats:           open.Beats(env.State),
 	}
 	if o.queues != "" {
 		if w.Queues, err = parseQueues(o.queues); err != nil {
@@ -153,7 +154,9 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	fmt.Fprintf(g.stderr, "enqueued %s; waiting (up to %s)\n", id, o.timeout)
 	wctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep, err := queue.Wait(wctx, env.Jobs, id, 250*time.Millisecond)
+	watch, closeWatch := watchWorkers(env, g)
+	defer closeWatch()
+	rep, err := queue.Wait(wctx, env.Jobs, id, 250*time.Millisecond, watch)
 	if rep != nil {
 		if perr := printJSON(g.stdout, rep); perr != nil {
 			return failedError(perr)
@@ -167,6 +170,41 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	}
 	return nil
 }
+
+// watchWorkers returns the watch of `enqueue --wait`: every few seconds it
+// counts the workers serving the deployment's queues and says on stderr
+// when there are none (and when one is back), so that a wait for a job no
+// worker will run does not look like a slow job.
+func watchWorkers(env *pipeline.Env, g *globals) (func(context.Context), func()) {
+	redisOpt, err := asynq.ParseRedisURI(env.Config.State.URL)
+	if err != nil {
+		return nil, func() {}
+	}
+	insp := asynq.NewInspector(redisOpt)
+	var last time.Time
+	alive := -1
+	return func(ctx context.Context) {
+		if time.Since(last) < workerCheckEvery {
+			return
+		}
+		last = time.Now()
+		n, err := queue.Workers(insp, env.Config.State.Prefix)
+		if err != nil {
+			env.Log.Warn("cannot count the workers", "error", err)
+			return
+		}
+		switch {
+		case n == 0 && alive != 0:
+			fmt.Fprintf(g.stderr, "no worker is alive for the queues of state.prefix %q: the job waits until one starts\n", env.Config.State.Prefix)
+		case n > 0 && alive == 0:
+			fmt.Fprintf(g.stderr, "%d worker(s) alive again\n", n)
+		}
+		alive = n
+	}, func() { insp.Close() }
+}
+
+// workerCheckEvery is how often `enqueue --wait` counts the workers.
+const workerCheckEvery = 5 * time.Second
 
 func runStatus(cmd *cobra.Command, g *globals, o *redisOptions, id string) error {
 	ctx := cmd.Context()

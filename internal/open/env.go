@@ -110,3 +110,13 @@ func Ping(st state.Store) func(context.Context) error {
 		return nil
 	}
 }
+
+// Beats returns the heartbeats of st's Redis for a worker's tasks, or nil
+// for a store that is not shared.
+func Beats(st state.Store) state.Beats {
+	rs, ok := st.(*redisstate.Store)
+	if !ok {
+		return nil
+	}
+	return rs
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/state"
 )
 
 // WorkerOptions configure a worker process.
@@ -33,6 +34,10 @@ type WorkerOptions struct {
 	// Ready checks the worker's dependencies for /readyz (nil: always
 	// ready).
 	Ready func(context.Context) error
+	// Beats keeps the heartbeats of running tasks (the state store's
+	// Redis). With nil, the worker neither beats nor reaps, and a killed
+	// worker's tasks wait for asynq's own recovery (a minute or two).
+	Beats state.Beats
 }
 
 // RunWorker runs tasks until ctx is cancelled (SIGTERM), then stops taking
@@ -66,6 +71,11 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			final := errors.Is(err, asynq.SkipRetry) || retried >= maxRetry
+			if errors.Is(err, errBeatLost) {
+				// Another worker may have taken the task over: its
+				// dataset is not this worker's to fail.
+				final = false
+			}
 			env.Log.Warn("task failed", "type", t.Type(), "retried", retried, "max_retry", maxRetry, "final", final, "error", err)
 			if final {
 				h.Fail(ctx, t, err)
@@ -73,6 +83,10 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 		}),
 	})
 	mux := asynq.NewServeMux()
+	if o.Beats != nil {
+		b := &beater{beats: o.Beats, log: env.Log, ttl: beatTTL, every: beatEvery}
+		mux.Use(b.middleware)
+	}
 	mux.Use(m.middleware)
 	mux.HandleFunc(TypeExtract, h.HandleExtract)
 	mux.HandleFunc(TypeExport, h.HandleExport)
@@ -80,10 +94,21 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
+	rctx, stopReaper := context.WithCancel(ctx)
+	reaperDone := make(chan struct{})
+	if o.Beats != nil {
+		go func() {
+			defer close(reaperDone)
+			newReaper(env, inspector, o.Beats, client).run(rctx)
+		}()
+	} else {
+		close(reaperDone)
+	}
+	defer func() { stopReaper(); <-reaperDone }()
 	var hs *http.Server
 	if o.Listen != "" && o.Listen != "off" {
-		inspector := asynq.NewInspector(redisOpt)
-		defer inspector.Close()
 		m.reg.MustRegister(queueCollector{inspector: inspector, prefix: env.Config.State.Prefix})
 		hs, err = serveHealth(o.Listen, o.Ready, m.reg, env.Log)
 		if err != nil {
