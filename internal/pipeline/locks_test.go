@@ -10,8 +10,8 @@ import (
 
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/state"
-	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 	"github.com/countydatasync/countysync/internal/state/memory"
+	redisstate "github.com/countydatasync/countysync/internal/state/redis"
 	"github.com/countydatasync/countysync/internal/testsvc"
 )
 
