@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,7 +64,22 @@ storage: {url: %q}
 `
 }
 
+// stateLine finds the Redis URL and prefix configText wrote.
+var stateLine = regexp.MustCompile(`state: \{url: "(redis://[^"]+)", prefix: "([^"]+)"\}`)
+
+// writeConfig writes text as a config file. If it names a Redis state
+// store, the prefix's keys and queues are deleted when the test ends
+// (after its processes stopped: cleanups run last-in first-out).
 func writeConfig(t *testing.T, text string) string {
+	if m := stateLine.FindStringSubmatch(text); m != nil {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := testsvc.DeleteRedisPrefix(ctx, m[1], m[2]); err != nil {
+				t.Logf("clean Redis prefix %s: %v", m[2], err)
+			}
+		})
+	}
 	p := filepath.Join(t.TempDir(), "countysync.yaml")
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -274,12 +290,12 @@ func TestWorkerKilledDuringExport(t *testing.T) {
 	<-victim.done
 	killedAt := time.Now()
 	t.Logf("killed the worker during an export of job %s", jobID)
-	start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
+	rescuer := start(t, nil, "worker", "--config", cfg, "--listen", "off", "--concurrency", "2")
 	rep := waitJob(t, cfg, jobID, 6*time.Minute)
 	if rep["success"] != true {
 		t.Fatalf("job failed after the kill: %v", rep["error"])
 	}
-	checkRecovery(t, rep, killedAt, "kill during export")
+	checkRecovery(t, rep, killedAt, "kill during export", rescuer)
 	st, err := s3.Open(context.Background(), s3url, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -99,7 +99,7 @@ func TestWorkerKilledDuringExtractAndPublish(t *testing.T) {
 		if rep["success"] != true {
 			t.Fatalf("job failed after a kill during %s: %v", queue, rep["error"])
 		}
-		checkRecovery(t, rep, killedAt, "kill during "+queue)
+		checkRecovery(t, rep, killedAt, "kill during "+queue, rescuer)
 		checkPublished(t, s3url, rep, "parcels", 150000)
 		out, _, _ = run(t, nil, time.Minute, "watermark", "show", "--config", cfg, "--dataset", "parcels")
 		var newest string
@@ -241,16 +241,29 @@ func TestMinIOGoneForGood(t *testing.T) {
 // them flaky, and log the time for RELIABILITY.md.
 const recoveryBound = 60 * time.Second
 
-// checkRecovery logs how long after killedAt the job of rep ended (its
-// end_time) and fails the test past recoveryBound.
-func checkRecovery(t *testing.T, rep map[string]any, killedAt time.Time, what string) {
+// checkRecovery logs how long after killedAt the rescuing worker took the
+// killed worker's task over (the time of its log line) and the job ended
+// (its end_time), and fails the test past recoveryBound.
+func checkRecovery(t *testing.T, rep map[string]any, killedAt time.Time, what string, rescuer *proc) {
 	t.Helper()
 	end, err := time.Parse(time.RFC3339Nano, fmt.Sprint(rep["end_time"]))
 	if err != nil {
 		t.Fatalf("report has no end_time: %v", rep["end_time"])
 	}
 	took := end.Sub(killedAt).Round(100 * time.Millisecond)
-	t.Logf("RECOVERY %s: the job completed %s after the kill", what, took)
+	over := "no take-over logged"
+	for _, line := range strings.Split(rescuer.out.String(), "\n") {
+		if !strings.Contains(line, "took over a task") {
+			continue
+		}
+		if ts, _, ok := strings.Cut(strings.TrimPrefix(line, "time="), " "); ok {
+			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+				over = fmt.Sprintf("taken over %s", at.Sub(killedAt).Round(100*time.Millisecond))
+			}
+		}
+		break
+	}
+	t.Logf("RECOVERY %s: %s and the job completed %s after the kill", what, over, took)
 	if took > recoveryBound {
 		t.Errorf("%s: the job completed %s after the kill, more than %s", what, took, recoveryBound)
 	}

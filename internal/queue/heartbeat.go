@@ -19,8 +19,8 @@ import (
 // beatEvery, and every worker's reaper (reaper.go) takes over an active
 // task whose beat lapsed.
 const (
-	beatTTL   = 4 * time.Second
-	beatEvery = time.Second
+	beatTTL   = 3 * time.Second
+	beatEvery = 500 * time.Millisecond
 	// takenOverKeep is how long a taken-over mark (and a successor task
 	// after it completes) stays: longer than asynq needs to hand the
 	// original back (lease 30 s + skew 30 s + a minute between checks).

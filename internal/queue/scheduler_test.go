@@ -29,7 +29,7 @@ state: {url: "%s", prefix: %s}
 datasets:
   - {name: nightly, query: SELECT 1, schedule: "@every 1s"}
   - {name: manual, query: SELECT 2}
-`, filepath.Join(dir, "exports"), url, testsvc.RandomName("sched"))), os.LookupEnv)
+`, filepath.Join(dir, "exports"), url, testsvc.RedisPrefix(t, url, "sched"))), os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
