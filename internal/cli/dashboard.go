@@ -17,7 +17,7 @@ const (
 
 func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 	ctx := cmd.Context()
-	jobs, redisURL, closeJobs, cfg, err := openJobs(ctx, g, &o.redisOptions)
+	jobs, redisURL, closeJobs, cfg, err := openJobs(ctx, g, &o.redisOptions, true)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 
 func runScheduler(cmd *cobra.Command, g *globals, path string) error {
 	ctx := cmd.Context()
-	env, client, closeAll, err := openProducer(ctx, g, path)
+	env, client, closeAll, err := openProducer(ctx, g, path, true)
 	if err != nil {
 		return err
 	}

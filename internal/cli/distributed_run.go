@@ -40,19 +40,38 @@ func parseQueues(s string) (map[string]int, error) {
 
 func runWorker(cmd *cobra.Command, g *globals, o *workerOptions) error {
 	ctx := cmd.Context()
-	env, closeEnv, err := openEnv(ctx, g, o.configPath, "", open.Options{Source: true, Jobs: open.Shared})
+	// The health endpoint answers while the worker waits for its edges:
+	// alive, not ready.
+	var health *queue.Health
+	if cfg, err := config.Load(o.configPath); err == nil {
+		if listen := firstNonEmpty(o.listen, cfg.Worker.Listen); listen != "" && listen != "off" {
+			log, err := g.newLogger(g.stderr)
+			if err != nil {
+				return err
+			}
+			if health, err = queue.ServeHealth(listen, log); err != nil {
+				return failedError(err)
+			}
+		}
+	}
+	env, closeEnv, err := openEnv(ctx, g, o.configPath, "", open.Options{Source: true, Jobs: open.Shared, Patient: true})
 	if err != nil {
+		if health != nil {
+			health.Close()
+		}
 		return err
 	}
 	defer closeEnv()
 	cfg := env.Config
 	w := queue.WorkerOptions{
+		Health:          health,
 		RedisURL:        cfg.State.URL,
 		Concurrency:     firstPositive(o.concurrency, cfg.Worker.Concurrency, runtime.NumCPU()),
 		Queues:          cfg.Worker.Queues,
 		Listen:          cfg.Worker.Listen,
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
-		Ready:           open.Ping(env.State),
+		Ready:           open.Ready(env),
+		Beats:           open.Beats(env.State),
 	}
 	if o.queues != "" {
 		if w.Queues, err = parseQueues(o.queues); err != nil {
@@ -83,8 +102,8 @@ func firstPositive(vals ...int) int {
 
 // openProducer opens the config's edges with the shared job records and
 // an asynq client on its Redis.
-func openProducer(ctx context.Context, g *globals, configPath string) (*pipeline.Env, *asynq.Client, func(), error) {
-	env, closeEnv, err := openEnv(ctx, g, configPath, "", open.Options{Jobs: open.Shared})
+func openProducer(ctx context.Context, g *globals, configPath string, patient bool) (*pipeline.Env, *asynq.Client, func(), error) {
+	env, closeEnv, err := openEnv(ctx, g, configPath, "", open.Options{Jobs: open.Shared, Patient: patient})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -99,7 +118,7 @@ func openProducer(ctx context.Context, g *globals, configPath string) (*pipeline
 
 // openJobs connects to the job records of the Redis that --redis, the
 // config's state.url, $COUNTYSYNC_REDIS_URL or the default names.
-func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, string, func(), *config.Config, error) {
+func openJobs(ctx context.Context, g *globals, o *redisOptions, patient bool) (state.Jobs, string, func(), *config.Config, error) {
 	log, err := g.newLogger(g.stderr)
 	if err != nil {
 		return nil, "", nil, nil, err
@@ -119,7 +138,7 @@ func openJobs(ctx context.Context, g *globals, o *redisOptions) (state.Jobs, str
 	if !strings.HasPrefix(redisURL, "redis://") && !strings.HasPrefix(redisURL, "rediss://") && !strings.HasPrefix(redisURL, "redis-sentinel://") {
 		return nil, "", nil, nil, usageError(fmt.Errorf("Redis URL %s: use redis://, rediss:// or redis-sentinel://", redact.URL(redisURL)))
 	}
-	jobs, closeJobs, err := open.SharedJobs(ctx, redisURL, prefix, log)
+	jobs, closeJobs, err := open.SharedJobs(ctx, redisURL, prefix, log, patient)
 	if err != nil {
 		return nil, "", nil, nil, failedError(err)
 	}
@@ -137,7 +156,7 @@ func firstNonEmpty(vals ...string) string {
 
 func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	ctx := cmd.Context()
-	env, client, closeAll, err := openProducer(ctx, g, o.configPath)
+	env, client, closeAll, err := openProducer(ctx, g, o.configPath, false)
 	if err != nil {
 		return err
 	}
@@ -153,7 +172,9 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	fmt.Fprintf(g.stderr, "enqueued %s; waiting (up to %s)\n", id, o.timeout)
 	wctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	rep, err := queue.Wait(wctx, env.Jobs, id, 250*time.Millisecond)
+	watch, closeWatch := watchWorkers(env, g)
+	defer closeWatch()
+	rep, err := queue.Wait(wctx, env.Jobs, id, 250*time.Millisecond, watch)
 	if rep != nil {
 		if perr := printJSON(g.stdout, rep); perr != nil {
 			return failedError(perr)
@@ -168,9 +189,44 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 	return nil
 }
 
+// watchWorkers returns the watch of `enqueue --wait`: every few seconds it
+// counts the workers serving the deployment's queues and says on stderr
+// when there are none (and when one is back), so that a wait for a job no
+// worker will run does not look like a slow job.
+func watchWorkers(env *pipeline.Env, g *globals) (func(context.Context), func()) {
+	redisOpt, err := asynq.ParseRedisURI(env.Config.State.URL)
+	if err != nil {
+		return nil, func() {}
+	}
+	insp := asynq.NewInspector(redisOpt)
+	var last time.Time
+	alive := -1
+	return func(ctx context.Context) {
+		if time.Since(last) < workerCheckEvery {
+			return
+		}
+		last = time.Now()
+		n, err := queue.Workers(insp, env.Config.State.Prefix)
+		if err != nil {
+			env.Log.Warn("cannot count the workers", "error", err)
+			return
+		}
+		switch {
+		case n == 0 && alive != 0:
+			fmt.Fprintf(g.stderr, "no worker is alive for the queues of state.prefix %q: the job waits until one starts\n", env.Config.State.Prefix)
+		case n > 0 && alive == 0:
+			fmt.Fprintf(g.stderr, "%d worker(s) alive again\n", n)
+		}
+		alive = n
+	}, func() { insp.Close() }
+}
+
+// workerCheckEvery is how often `enqueue --wait` counts the workers.
+const workerCheckEvery = 5 * time.Second
+
 func runStatus(cmd *cobra.Command, g *globals, o *redisOptions, id string) error {
 	ctx := cmd.Context()
-	jobs, _, closeJobs, _, err := openJobs(ctx, g, o)
+	jobs, _, closeJobs, _, err := openJobs(ctx, g, o, false)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,16 @@ func New(o Options) (http.Handler, func(), error) {
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("GET /jobs/{id}", h.job)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := o.Jobs.ListJobs(ctx, 1); err != nil {
+			o.Log.Warn("not ready", "error", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
 	var handler http.Handler = mux
 	if o.ReadOnly {
 		handler = readOnly(handler)
@@ -103,7 +113,7 @@ func readOnly(next http.Handler) http.Handler {
 func basicAuth(next http.Handler, user, password string) http.Handler {
 	wantU, wantP := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" { // probes carry no credentials and learn nothing
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" { // probes carry no credentials and learn nothing
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -38,7 +38,7 @@ func TestServeRefusesOpenAddressWithoutAuth(t *testing.T) {
 func TestPagesAuthAndReadOnly(t *testing.T) {
 	url := testsvc.Redis(t)
 	ctx := context.Background()
-	store, err := redisstate.Open(ctx, url, testsvc.RandomName("dash"), nil)
+	store, err := redisstate.Open(ctx, url, testsvc.RedisPrefix(t, url, "dash"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

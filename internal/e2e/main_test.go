@@ -67,6 +67,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.SysProcAttr = dieWithTest()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -87,6 +88,13 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	return p
 }
 
+// dieWithTest makes a child process die with the test binary (SIGKILL
+// when its parent dies), so that a test run killed midway leaves no worker
+// or server behind to disturb the next run.
+func dieWithTest() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
@@ -101,6 +109,7 @@ func run(t *testing.T, env []string, timeout time.Duration, args ...string) (str
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = dieWithTest()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -42,7 +42,7 @@ func (d *daemon) start() {
 	d.t.Helper()
 	d.cmd = exec.Command(d.name, d.args...)
 	d.cmd.Env = append(os.Environ(), d.env...)
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatalf("start %s: %v", d.name, err)
 	}

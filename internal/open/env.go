@@ -8,9 +8,11 @@ import (
 
 	"github.com/countydatasync/countysync/internal/config"
 	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/source"
 	"github.com/countydatasync/countysync/internal/state"
 	"github.com/countydatasync/countysync/internal/state/memory"
 	redisstate "github.com/countydatasync/countysync/internal/state/redis"
+	"github.com/countydatasync/countysync/internal/storage"
 )
 
 // Jobs says where an Env keeps its job records.
@@ -37,6 +39,13 @@ type Options struct {
 	Source bool
 	// Jobs is where the job records live.
 	Jobs Jobs
+	// Patient waits for the storage, the state store's Redis and the
+	// source while they do not answer (refused connections, a MinIO still
+	// starting), with backoff from 1 s to 30 s and a log line per wait,
+	// until ctx ends; errors that waiting cannot fix (a bad URL, missing
+	// credentials, access denied) still return at once. For the
+	// long-running commands: worker, scheduler, dashboard.
+	Patient bool
 }
 
 // Env opens cfg's storage, state store, job records and (if o.Source) its
@@ -55,11 +64,13 @@ func Env(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (
 		return nil, nil, err
 	}
 	var err error
-	if env.Store, err = Store(ctx, cfg.Storage.URL, log); err != nil {
+	if env.Store, err = patiently(ctx, o.Patient, log, "storage", storageRetryable(cfg.Storage.URL),
+		func(ctx context.Context) (storage.Store, error) { return Store(ctx, cfg.Storage.URL, log) }); err != nil {
 		return fail(err)
 	}
 	closers = append(closers, func() { env.Store.Close() })
-	if env.State, err = State(ctx, cfg, env.Store, log); err != nil {
+	if env.State, err = patiently(ctx, o.Patient, log, "the state store", networkRetryable,
+		func(ctx context.Context) (state.Store, error) { return State(ctx, cfg, env.Store, log) }); err != nil {
 		return fail(err)
 	}
 	closers = append(closers, func() { env.State.Close() })
@@ -67,7 +78,8 @@ func Env(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (
 		return fail(err)
 	}
 	if o.Source {
-		if env.Source, err = Source(ctx, cfg.Source.URL, log); err != nil {
+		if env.Source, err = patiently(ctx, o.Patient, log, "the source database", sourceRetryable,
+			func(ctx context.Context) (source.Source, error) { return Source(ctx, cfg.Source.URL, log) }); err != nil {
 			return fail(err)
 		}
 		closers = append(closers, func() { env.Source.Close() })
@@ -87,9 +99,11 @@ func jobsOf(st state.Store, where Jobs) (state.Jobs, error) {
 }
 
 // SharedJobs connects to the job records in the Redis at url under prefix
-// (the commands that only read them: status, the dashboard).
-func SharedJobs(ctx context.Context, url, prefix string, log *slog.Logger) (state.Jobs, func(), error) {
-	st, err := redisstate.Open(ctx, url, prefix, log)
+// (the commands that only read them: status, the dashboard), waiting for
+// the Redis while it does not answer if patient.
+func SharedJobs(ctx context.Context, url, prefix string, log *slog.Logger, patient bool) (state.Jobs, func(), error) {
+	st, err := patiently(ctx, patient, log, "Redis", networkRetryable,
+		func(ctx context.Context) (*redisstate.Store, error) { return redisstate.Open(ctx, url, prefix, log) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,4 +123,14 @@ func Ping(st state.Store) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// Beats returns the heartbeats of st's Redis for a worker's tasks, or nil
+// for a store that is not shared.
+func Beats(st state.Store) state.Beats {
+	rs, ok := st.(*redisstate.Store)
+	if !ok {
+		return nil
+	}
+	return rs
 }

@@ -26,7 +26,8 @@ func TestClaimFormats(t *testing.T) {
 		testClaimFormats(t, st)
 	})
 	t.Run("redis", func(t *testing.T) {
-		st, err := redisstate.Open(context.Background(), testsvc.Redis(t), testsvc.RandomName("claims"), nil)
+		url := testsvc.Redis(t)
+		st, err := redisstate.Open(context.Background(), url, testsvc.RedisPrefix(t, url, "claims"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,14 +34,14 @@ func Extract(ctx context.Context, env *Env, job Job, dataset string) (_ Next, er
 	if fan.ext != nil {
 		return s.next(fan), nil
 	}
-	lock, err := s.lock(ctx, env.Config.State.LockWait.D())
-	if err != nil {
+	lock, err := s.lockUnlessFinished(ctx, env.Config.State.LockWait.D())
+	if err != nil || lock == nil {
 		return Next{}, err
 	}
 	keep := false
 	defer func() {
 		if keep {
-			lock.Keep()
+			s.handOn(ctx, lock)
 		} else {
 			_ = lock.Release(context.WithoutCancel(ctx))
 		}

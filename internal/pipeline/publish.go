@@ -53,7 +53,7 @@ func (s *datasetStep) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Keep()
+	defer s.handOn(ctx, lock)
 	res := s.result(fan)
 	if !fan.linking {
 		if _, err := addFanIn(ctx, env.Jobs, job.ID, d.Name, map[string][]byte{linkingMember: []byte("{}")}, s.formats); err != nil {

@@ -76,11 +76,11 @@ func Render(ctx context.Context, env *Env, job Job, dataset, format string) (_ N
 	if len(c.formats) == 0 {
 		return s.next(fan), nil
 	}
-	lock, err := s.lock(ctx, 0)
-	if err != nil {
+	lock, err := s.lockUnlessFinished(ctx, 0)
+	if err != nil || lock == nil {
 		return Next{}, err
 	}
-	defer lock.Keep()
+	defer s.handOn(ctx, lock)
 	path, done, err := s.snapshot(ctx)
 	if err != nil {
 		return Next{}, err

@@ -110,3 +110,40 @@ func (s *datasetStep) next(f *fanIn) Next {
 func (s *datasetStep) lock(ctx context.Context, wait time.Duration) (state.Lock, error) {
 	return s.env.State.Lock(ctx, s.d.Name, s.job.ID, wait)
 }
+
+// handOn ends this step's use of the dataset's lock: it keeps the lock for
+// the job's next step, unless the dataset has a result by now (another
+// step, or a runner that found its task lost, failed it, and Fail released
+// the lock, which this step may have taken again since): then it releases
+// it, so that no lock outlives its dataset's run.
+func (s *datasetStep) handOn(ctx context.Context, lock state.Lock) {
+	ctx = context.WithoutCancel(ctx)
+	done, err := results(ctx, s.env.Jobs, s.job.ID)
+	if err == nil && done[s.d.Name] != nil {
+		s.log.Info("the dataset finished while this step ran: releasing its lock")
+		if err := lock.Release(ctx); err != nil && !errors.Is(err, state.ErrLocked) {
+			s.log.Warn("release dataset lock", "error", err)
+		}
+		return
+	}
+	lock.Keep()
+}
+
+// lockUnlessFinished takes the dataset's lock (see lock) and then checks
+// again that the dataset has no result: one recorded between finished and
+// the lock (its Fail released the lock before this step took it) means
+// there is nothing to do, and the lock is released again (nil lock).
+func (s *datasetStep) lockUnlessFinished(ctx context.Context, wait time.Duration) (state.Lock, error) {
+	lock, err := s.lock(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.finished(ctx)
+	if err != nil || done {
+		if rerr := lock.Release(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, state.ErrLocked) {
+			s.log.Warn("release dataset lock", "error", rerr)
+		}
+		return nil, err
+	}
+	return lock, nil
+}

@@ -29,7 +29,7 @@ func eachJobStore(t *testing.T, test func(t *testing.T, jobs func(t *testing.T) 
 	t.Run("redis", func(t *testing.T) {
 		url := testsvc.Redis(t)
 		test(t, func(t *testing.T) state.Jobs {
-			st, err := redisstate.Open(context.Background(), url, testsvc.RandomName("steps"), testLogger(t))
+			st, err := redisstate.Open(context.Background(), url, testsvc.RedisPrefix(t, url, "steps"), testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}

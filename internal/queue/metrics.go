@@ -17,9 +17,9 @@ type metrics struct {
 	running  *prometheus.GaugeVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "countysync_tasks_total", Help: "Tasks handled by this worker, by type and outcome.",
 		}, []string{"type", "outcome"}),

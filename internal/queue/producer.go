@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
 	"github.com/countydatasync/countysync/internal/state"
@@ -32,11 +36,12 @@ func Enqueue(ctx context.Context, env *pipeline.Env, client Enqueuer, opts pipel
 	return job.ID, nil
 }
 
-// Wait polls the job's records until it has ended or ctx ends, and
-// returns the report. A failed read (Redis restarting) is retried at the
-// next poll: only ctx ends the wait, with the last report read, if any,
-// and the last read error.
-func Wait(ctx context.Context, jobs state.Jobs, id string, every time.Duration) (*pipeline.Report, error) {
+// Wait polls the job's records every `every` until it has ended or ctx
+// ends, and returns the report. A failed read (Redis restarting) is
+// retried at the next poll: only ctx ends the wait, with the last report
+// read, if any, and the last read error. watch, if not nil, is called
+// between polls (`enqueue --wait` says there when no worker is alive).
+func Wait(ctx context.Context, jobs state.Jobs, id string, every time.Duration, watch func(context.Context)) (*pipeline.Report, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var last *pipeline.Report
@@ -54,6 +59,9 @@ func Wait(ctx context.Context, jobs state.Jobs, id string, every time.Duration) 
 				return rep, nil
 			}
 		}
+		if watch != nil {
+			watch(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			if readErr != nil {
@@ -63,4 +71,24 @@ func Wait(ctx context.Context, jobs state.Jobs, id string, every time.Duration) 
 		case <-t.C:
 		}
 	}
+}
+
+// Workers returns how many worker processes serve a queue of the
+// deployment whose keys start with prefix, as asynq's server records say
+// (a worker's record expires seconds after it stops).
+func Workers(insp *asynq.Inspector, prefix string) (int, error) {
+	servers, err := insp.Servers()
+	if err != nil {
+		return 0, fmt.Errorf("list workers: %w", err)
+	}
+	n := 0
+	for _, s := range servers {
+		for q := range s.Queues {
+			if strings.HasPrefix(q, prefix+":") && slices.Contains(TaskTypes, strings.TrimPrefix(q, prefix+":")) {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }

@@ -55,7 +55,7 @@ func TestWaitRidesOutARestart(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := Wait(ctx, jobs, id, 5*time.Millisecond)
+		rep, err := Wait(ctx, jobs, id, 5*time.Millisecond, nil)
 		done <- result{rep, err}
 	}()
 	deadline := time.Now().Add(10 * time.Second)
@@ -81,7 +81,7 @@ func TestWaitRidesOutARestart(t *testing.T) {
 	jobs.down.Store(true)
 	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err = Wait(tctx, jobs, id, 5*time.Millisecond)
+	_, err = Wait(tctx, jobs, id, 5*time.Millisecond, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Wait with Redis down until the deadline: %v", err)
 	}

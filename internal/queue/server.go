@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/countydatasync/countysync/internal/pipeline"
+	"github.com/countydatasync/countysync/internal/state"
 )
 
 // WorkerOptions configure a worker process.
@@ -35,6 +37,14 @@ type WorkerOptions struct {
 	// Ready checks the worker's dependencies for /readyz (nil: always
 	// ready).
 	Ready func(context.Context) error
+	// Health, if not nil, is the health endpoint the caller started
+	// before opening the worker's edges (Listen is then ignored): the
+	// worker sets its readiness check and registers its metrics there.
+	Health *Health
+	// Beats keeps the heartbeats of running tasks (the state store's
+	// Redis). With nil, the worker neither beats nor reaps, and a killed
+	// worker's tasks wait for asynq's own recovery (a minute or two).
+	Beats state.Beats
 }
 
 // RunWorker runs tasks until ctx is cancelled (SIGTERM), then stops taking
@@ -53,7 +63,20 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 		env = &e
 	}
 	h := &Handlers{Env: env, Client: client}
-	m := newMetrics()
+	hs := o.Health
+	if hs == nil && o.Listen != "" && o.Listen != "off" {
+		if hs, err = ServeHealth(o.Listen, env.Log); err != nil {
+			return err
+		}
+	}
+	if hs != nil {
+		defer hs.Close()
+	}
+	reg := prometheus.NewRegistry()
+	if hs != nil {
+		reg = hs.reg
+	}
+	m := newMetrics(reg)
 	srv := asynq.NewServer(redisOpt, asynq.Config{
 		Concurrency:     o.Concurrency,
 		Queues:          queues(env.Config.State.Prefix, o.Queues),
@@ -68,6 +91,11 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			final := errors.Is(err, asynq.SkipRetry) || retried >= maxRetry
+			if errors.Is(err, errBeatLost) {
+				// Another worker may have taken the task over: its
+				// dataset is not this worker's to fail.
+				final = false
+			}
 			env.Log.Warn("task failed", "type", t.Type(), "retried", retried, "max_retry", maxRetry, "final", final, "error", err)
 			if final {
 				h.Fail(ctx, t, err)
@@ -75,6 +103,10 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 		}),
 	})
 	mux := asynq.NewServeMux()
+	if o.Beats != nil {
+		b := &beater{beats: o.Beats, log: env.Log, ttl: beatTTL, every: beatEvery}
+		mux.Use(b.middleware)
+	}
 	mux.Use(m.middleware, recoverPanics(env.Log))
 	mux.HandleFunc(TypeExtract, h.HandleExtract)
 	mux.HandleFunc(TypeExport, h.HandleExport)
@@ -82,26 +114,27 @@ func RunWorker(ctx context.Context, env *pipeline.Env, o WorkerOptions) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
-	var hs *http.Server
-	if o.Listen != "" && o.Listen != "off" {
-		inspector := asynq.NewInspector(redisOpt)
-		defer inspector.Close()
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
+	rctx, stopReaper := context.WithCancel(ctx)
+	reaperDone := make(chan struct{})
+	if o.Beats != nil {
+		go func() {
+			defer close(reaperDone)
+			newReaper(env, inspector, o.Beats, client).run(rctx)
+		}()
+	} else {
+		close(reaperDone)
+	}
+	defer func() { stopReaper(); <-reaperDone }()
+	if hs != nil {
 		m.reg.MustRegister(queueCollector{inspector: inspector, prefix: env.Config.State.Prefix})
-		hs, err = serveHealth(o.Listen, o.Ready, m.reg, env.Log)
-		if err != nil {
-			srv.Shutdown()
-			return err
-		}
+		hs.SetReady(o.Ready)
 	}
 	env.Log.Info("worker started", "concurrency", o.Concurrency, "queues", queues(env.Config.State.Prefix, o.Queues), "listen", o.Listen)
 	<-ctx.Done()
 	env.Log.Info("worker stopping: waiting for running tasks", "timeout", o.ShutdownTimeout)
 	srv.Shutdown()
-	if hs != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}
 	env.Log.Info("worker stopped")
 	return nil
 }
@@ -119,9 +152,20 @@ func queues(prefix string, byType map[string]int) map[string]int {
 // snapshotsKept is how many snapshots a worker keeps on its disk.
 const snapshotsKept = 8
 
-// serveHealth serves /healthz (the process answers), /readyz (ready
-// answers) and /metrics.
-func serveHealth(addr string, ready func(context.Context) error, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+// Health is a worker's health endpoint: /healthz (the process answers),
+// /readyz (its readiness check answers; "not ready" until the worker has
+// opened its edges and set one) and /metrics. It is started before the
+// edges are opened, so that a worker waiting for Redis, the object store
+// or the database is alive but not ready.
+type Health struct {
+	reg   *prometheus.Registry
+	srv   *http.Server
+	ready atomic.Pointer[func(context.Context) error]
+}
+
+// ServeHealth starts the health endpoint on addr.
+func ServeHealth(addr string, log *slog.Logger) (*Health, error) {
+	h := &Health{reg: prometheus.NewRegistry()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -129,8 +173,13 @@ func serveHealth(addr string, ready func(context.Context) error, reg *prometheus
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if ready != nil {
-			if err := ready(ctx); err != nil {
+		ready := h.ready.Load()
+		if ready == nil {
+			http.Error(w, "not ready: starting (waiting for Redis, the storage and the source)", http.StatusServiceUnavailable)
+			return
+		}
+		if *ready != nil {
+			if err := (*ready)(ctx); err != nil {
 				log.Warn("not ready", "error", err)
 				http.Error(w, "not ready", http.StatusServiceUnavailable)
 				return
@@ -138,18 +187,28 @@ func serveHealth(addr string, ready func(context.Context) error, reg *prometheus
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("worker: health endpoint %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health endpoint", "error", err)
 		}
 	}()
-	return hs, nil
+	return h, nil
+}
+
+// SetReady sets the readiness check (nil: ready).
+func (h *Health) SetReady(ready func(context.Context) error) { h.ready.Store(&ready) }
+
+// Close stops the endpoint.
+func (h *Health) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = h.srv.Shutdown(ctx)
 }
 
 // recoverPanics makes a panic in a handler outside the steps (which
