@@ -5,7 +5,9 @@
 #   eval "$(scripts/services.sh)"
 #
 # PostgreSQL 15 with PostGIS 3 (postgresql-15-postgis-3) and GDAL's ogrinfo
-# (gdal-bin, an independent reader of our GeoJSON and SQLite files), and MinIO
+# (gdal-bin, an independent reader of our GeoJSON and SQLite files), PROJ
+# (libproj-dev and proj-data to build and run the reprojection, proj-bin's
+# cs2cs as its test oracle), and MinIO
 # (built with `go install`, cached in $COUNTYSYNC_TOOLS). Everything
 # it says goes to stderr; stdout carries only the export lines.
 set -euo pipefail
@@ -28,7 +30,8 @@ apt_install() {
 }
 
 PG_MAJOR=${PG_MAJOR:-15}
-apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3 protobuf-compiler curl
+apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3 protobuf-compiler curl \
+  libproj-dev proj-data proj-bin
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL $PG_MAJOR"

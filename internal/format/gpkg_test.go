@@ -504,7 +504,7 @@ func TestGPKGErrors(t *testing.T) {
 		{record.IntValue(1), geomValue(geom.NewPointFlat(geom.XY, []float64{1, 2}).SetSRID(4326))},
 		{record.IntValue(17), geomValue(geom.NewPointFlat(geom.XY, []float64{987654.3, 123456.7}).SetSRID(2263))},
 	})
-	want := "dataset c, column g, id=17: geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query"
+	want := "dataset c, column g, id=17: geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326) and it was not reprojected"
 	if werr == nil || werr.Error() != want {
 		t.Errorf("SRID 2263:\n got %v\nwant %s", werr, want)
 	}

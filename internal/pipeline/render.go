@@ -42,6 +42,7 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	formats []string, before func(record.Row) error) (*exporter, error) {
 	start := env.now()
 	st.renderWKTFor(formats)
+	st.lonLatFor(formats)
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,8 @@ type stage struct {
 	// cursors keeps insane cursor values out of the watermark (incremental
 	// reads; nil otherwise).
 	cursors *cursorGuard
+	// ll reprojects geometry for the lon/lat formats (reproject.go).
+	ll lonLatStage
 }
 
 // renderWKTFor turns on the shared WKT rendering when two or more formats
@@ -53,6 +55,9 @@ func (s *stage) renderWKTFor(formats []string) {
 // render checks run.
 func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings, transforms bool) (*stage, error) {
 	s := &stage{dataset: d.Name, geomIdx: -1, strict: strict, warnings: w, nonFinite: map[int]int64{}}
+	if d.Geometry != nil {
+		s.ll.srid = d.Geometry.SRID
+	}
 	seen := make(map[string]bool, len(in.Columns))
 	for _, c := range in.Columns {
 		if seen[c.Name] {
@@ -132,7 +137,7 @@ func (s *stage) prepare(row record.Row) error {
 		return nil
 	}
 	v := &row[s.geomIdx]
-	v.W = nil
+	v.W, v.L = nil, nil
 	switch v.Kind {
 	case record.Null:
 		return nil
@@ -142,19 +147,27 @@ func (s *stage) prepare(row record.Row) error {
 		v.Kind = record.Geometry
 	}
 	g, err := geometry.Decode(v)
+	what := "does not parse"
+	if err == nil {
+		v.G = s.assignSRID(g)
+		var perr error
+		if err, perr = s.lonLat(v, row); perr != nil {
+			return perr
+		}
+		what = "cannot be reprojected"
+	}
 	if err != nil {
-		v.G = nil
-		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v",
-			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
+		v.G, v.L = nil, nil
+		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry %s: %v",
+			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), what, err)
 		if s.strict {
 			return permanent(fmt.Errorf("%s (--strict)", msg))
 		}
 		s.warnings.Add("%s; %s", msg, undecodedWritten)
 		return nil
 	}
-	v.G = g
 	if s.wkt {
-		s.wktBuf = geometry.AppendWKT(s.wktBuf[:0], g)
+		s.wktBuf = geometry.AppendWKT(s.wktBuf[:0], v.G)
 		v.W = s.wktBuf
 	}
 	return nil
