@@ -62,6 +62,9 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}
+	if err := st.checkGeometryColumn(); err != nil {
+		return nil, err
+	}
 	if err := exp.finish(); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
 	}

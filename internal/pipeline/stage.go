@@ -35,6 +35,10 @@ type stage struct {
 	cursors *cursorGuard
 	// ll reprojects geometry for the lon/lat formats (reproject.go).
 	ll lonLatStage
+	// geomRows counts the non-NULL geometries prepared, geomBad those that
+	// did not decode (or reproject), firstBad names the first of them.
+	geomRows, geomBad int64
+	firstBad          string
 }
 
 // renderWKTFor turns on the shared WKT rendering when two or more formats
@@ -156,10 +160,15 @@ func (s *stage) prepare(row record.Row) error {
 		}
 		what = "cannot be reprojected"
 	}
+	s.geomRows++
 	if err != nil {
 		v.G, v.L = nil, nil
 		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry %s: %v",
 			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), what, err)
+		s.geomBad++
+		if s.firstBad == "" {
+			s.firstBad = msg
+		}
 		if s.strict {
 			return permanent(fmt.Errorf("%s (--strict)", msg))
 		}
@@ -171,6 +180,18 @@ func (s *stage) prepare(row record.Row) error {
 		v.W = s.wktBuf
 	}
 	return nil
+}
+
+// checkGeometryColumn fails the dataset when not one of its non-NULL
+// geometries decoded: a column the product cannot read at all (a blob
+// format it does not know) is not published as a success of null
+// geometries. Some undecodable rows among readable ones stay warnings.
+func (s *stage) checkGeometryColumn() error {
+	if s.geomRows == 0 || s.geomBad < s.geomRows {
+		return nil
+	}
+	return permanent(fmt.Errorf("dataset %s: none of the %d geometries of column %s could be used, so nothing was published; the first: %s",
+		s.dataset, s.geomRows, s.schema.Columns[s.geomIdx].Name, strings.TrimPrefix(s.firstBad, "dataset "+s.dataset+", ")))
 }
 
 // undecodedWritten says where a geometry that does not decode goes.
