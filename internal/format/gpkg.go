@@ -75,7 +75,7 @@ var gpkgSpatialRefSys = sqlStmt{
 //     in the sqlite format.
 //
 // Declared types are GeoPackage's: as the sqlite format's (gpkgType), but
-// numeric is REAL where the sqlite format says NUMERIC (NaN is NULL),
+// numeric is REAL (NaN is NULL),
 // timestamptz a DATETIME with milliseconds, timestamp (no zone) TEXT, and
 // the geometry column GEOMETRY, a StandardGeoPackageBinary blob in WGS 84
 // lon/lat (geometry.AppendGeoPackage); ±infinity in a DATE or DATETIME is
@@ -143,12 +143,15 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 
 // gpkgType is the declared GeoPackage type of a column other than the
 // geometry column: the sqlite format's type where GeoPackage has it,
-// numeric REAL where the sqlite format says NUMERIC (at most 15 digits of
-// precision) and TEXT otherwise, timestamp (no zone) TEXT because a
-// GeoPackage DATETIME is UTC, and other geometry columns TEXT (WKT).
+// numeric REAL whatever its precision (as ogr2ogr declares numeric(24,15),
+// numeric(38,8) and unbounded numeric, so GIS tools see numbers; digits
+// beyond a double's 15-17 are rounded, the exact digits stay in csv, json
+// and sqlite), timestamp (no zone) TEXT because a GeoPackage DATETIME is
+// UTC (every value of such a column keeps its canonical text, also one a
+// SQLite source read with a zone), and other geometry columns TEXT (WKT).
 func gpkgType(c record.Column) string {
 	switch t := sqliteType(c); {
-	case t == "NUMERIC":
+	case c.Kind == record.Numeric:
 		return "REAL"
 	case c.Kind == record.Timestamp:
 		return "TEXT"

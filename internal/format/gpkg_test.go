@@ -128,7 +128,7 @@ func TestGPKG(t *testing.T) {
 		colInfo
 	}{
 		{"fid", colInfo{"INTEGER", 0, 1}}, {"id", colInfo{"INTEGER", 1, 0}}, {"name", colInfo{"TEXT", 0, 0}}, {"note", colInfo{"TEXT", 0, 0}},
-		{"amount", colInfo{"TEXT", 0, 0}}, // numeric(30,10): more digits than REAL holds
+		{"amount", colInfo{"REAL", 0, 0}}, // numeric(30,10): REAL as GDAL declares it (digits rounded)
 		{"price", colInfo{"REAL", 0, 0}}, {"ratio", colInfo{"REAL", 0, 0}}, {"flag", colInfo{"BOOLEAN", 0, 0}},
 		{"day", colInfo{"DATE", 0, 0}}, {"ts", colInfo{"DATETIME", 0, 0}}, {"local", colInfo{"TEXT", 0, 0}},
 		{"uid", colInfo{"TEXT", 0, 0}}, {"attrs", colInfo{"TEXT", 0, 0}}, {"tags", colInfo{"TEXT", 0, 0}}, {"raw", colInfo{"BLOB", 0, 0}},
@@ -164,13 +164,13 @@ func TestGPKG(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantVals := map[int64]string{
-		1: `real:1234.5|'2025-04-11T12:30:42.123Z'|'2025-04-11'|'2025-04-11T14:30:42.5'|'12345678901234567890.1234567890'|'Alice'`,
-		2: `real:-0.01|'2025-01-02T03:04:05.000Z'|'2025-04-12'|'2025-01-02T03:04:05'|'1.5000000000'|''`,
-		3: `null:NULL|NULL|NULL|NULL|'NaN'|'Zoë 北京 😀 ` + "\u2028 \u2029" + `'`,
-		4: `real:100.0|NULL|NULL|NULL|'-0.0000000001'|NULL`,
-		6: `real:0.0|NULL|NULL|NULL|'42'|'bad` + "\xff" + `byte'`,
+		1: `real:1234.5|'2025-04-11T12:30:42.123Z'|'2025-04-11'|'2025-04-11T14:30:42.5'|1.2345678901234567e+19|'Alice'`,
+		2: `real:-0.01|'2025-01-02T03:04:05.000Z'|'2025-04-12'|'2025-01-02T03:04:05'|1.5|''`,
+		3: `null:NULL|NULL|NULL|NULL|NULL|'Zoë 北京 😀 ` + "\u2028 \u2029" + `'`,
+		4: `real:100.0|NULL|NULL|NULL|-1.0e-10|NULL`,
+		6: `real:0.0|NULL|NULL|NULL|42.0|'bad` + "\xff" + `byte'`,
 		// NaN price: NULL; milliseconds cut, not rounded; infinite date: NULL.
-		8: `null:NULL|'2025-12-31T23:59:59.999Z'|NULL|'2025-12-31T23:59:59.999999'|'-12345678901234567890.0000000001'|NULL`,
+		8: `null:NULL|'2025-12-31T23:59:59.999Z'|NULL|'2025-12-31T23:59:59.999999'|-1.2345678901234567e+19|NULL`,
 		// Infinite DATETIME: NULL; infinite timestamp (TEXT): as text.
 		9: `real:9.0e+999|NULL|NULL|'infinity'|NULL|'O''Brien "Bob" — Straße ☃ '''' ;--'`,
 	}
@@ -550,5 +550,26 @@ func TestGPKGNoGeometry(t *testing.T) {
 				t.Errorf("ogrinfo:\n%s", out)
 			}
 		}
+	}
+}
+
+// A zone-less timestamp column is TEXT in a GeoPackage; a SQLite source
+// may still hand a value with a zone (it decides per value), which keeps
+// its canonical text, the csv's, not a DATETIME's milliseconds.
+func TestGPKGTimestampTextColumn(t *testing.T) {
+	schema := &record.Schema{Columns: []record.Column{{Name: "id", Kind: record.Int}, {Name: "ts", Kind: record.Timestamp}, {Name: "g", Kind: record.Geometry}}}
+	at := time.Date(2025, 4, 11, 10, 0, 0, 123456000, time.UTC)
+	path := writeAll(t, "gpkg", Options{Dataset: "t", Schema: schema, GeometryColumn: "g"}, []record.Row{
+		{record.IntValue(1), record.TimestampValue(at), {}},
+		{record.IntValue(2), record.TimestampTZValue(at), {}},
+	})
+	db := openDB(t, path)
+	var decl, a, b string
+	if err := db.QueryRow(`SELECT (SELECT type FROM pragma_table_info('t') WHERE name = 'ts'),
+		(SELECT '' || ts FROM t WHERE id = 1), (SELECT '' || ts FROM t WHERE id = 2)`).Scan(&decl, &a, &b); err != nil {
+		t.Fatal(err)
+	}
+	if decl != "TEXT" || a != "2025-04-11T10:00:00.123456" || b != "2025-04-11T10:00:00.123456Z" {
+		t.Errorf("declared %s, values %q %q; want TEXT, the csv's text", decl, a, b)
 	}
 }

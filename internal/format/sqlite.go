@@ -143,6 +143,7 @@ const (
 	bindDigits                   // numeric declared TEXT: the exact digits
 	bindReal                     // numeric declared REAL: realBind
 	bindGeom                     // the geometry column: sqliteTable.geom
+	bindTimeText                 // a zone-less timestamp column declared TEXT (gpkg): every value's text
 )
 
 var emptyBlob = []byte{}
@@ -252,6 +253,8 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 			w.bind[i] = bindDigits
 		case c.Kind == record.Numeric && t.decls[i] == "REAL":
 			w.bind[i] = bindReal
+		case c.Kind == record.Timestamp && t.decls[i] == "TEXT":
+			w.bind[i] = bindTimeText
 		}
 	}
 	w.batch = min(sqliteBatchRows, max(1, sqliteMaxParams/len(cols)))
@@ -437,6 +440,14 @@ func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error)
 		if v.Kind == record.Numeric {
 			return realBind(v.S), nil
 		}
+	case bindTimeText:
+		// A SQLite source decides timestamp or timestamptz per value; in a
+		// column declared TEXT every one keeps its canonical text.
+		if v.Kind == record.Timestamp || v.Kind == record.TimestampTZ {
+			start := len(w.arena)
+			w.arena = record.AppendText(w.arena, v)
+			return w.arenaString(start), nil
+		}
 	case bindGeom:
 		if v.Kind != record.Geometry || v.G == nil { // NULL, or did not parse
 			return nil, nil
@@ -540,8 +551,10 @@ func numericBind(s string) driver.Value {
 	return s
 }
 
-// realBind returns the value a numeric in a column declared REAL (at most
-// 15 digits, so its float round-trips) is stored as: the float (infinities
+// realBind returns the value a numeric in a column declared REAL is stored
+// as (the nearest float64: exact up to 15 significant digits; the sqlite
+// format declares REAL only then, the gpkg format for every numeric, as
+// GDAL does): the float (infinities
 // included), NULL for NaN, which SQLite cannot store as REAL, and text
 // that is no number (possible from SQLite sources) as it is.
 func realBind(s string) driver.Value {
