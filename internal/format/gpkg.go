@@ -79,8 +79,9 @@ var gpkgSpatialRefSys = sqlStmt{
 // timestamptz a DATETIME with milliseconds, timestamp (no zone) TEXT, and
 // the geometry column GEOMETRY, a StandardGeoPackageBinary blob in WGS 84
 // lon/lat (geometry.AppendGeoPackage); ±infinity in a DATE or DATETIME is
-// NULL. Table names starting with gpkg_ or sqlite_ are refused. There is
-// no spatial index (rtree extension).
+// NULL. Table names starting with gpkg_ or sqlite_ are refused. The layer
+// has GDAL's spatial index (gpkgRTree: gpkg_extensions, the R-tree filled
+// as rows are written, its triggers created after the last row).
 func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWriter, error) {
 	if geomIdx < 0 {
 		return nil, fmt.Errorf("dataset %s: gpkg needs a geometry column (geometry: {column: …})", opts.Dataset)
@@ -121,22 +122,29 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 		t.setup = append(t.setup, sqlStmt{query: "CREATE UNIQUE INDEX " + sqltext.QuoteIdent(name+"_key") +
 			" ON " + sqltext.QuoteIdent(name) + " (" + keyList(cols, keyIdx) + ")"})
 	}
+	rtree := &gpkgRTree{table: name, column: geomCol, fid: fidColumn(cols)}
+	t.setup = append(t.setup, rtree.setup()...)
 
 	var extent geometry.Envelope // of every geometry bound so far
-	t.geom = func(dst []byte, v *record.Value) ([]byte, error) {
+	t.geom = func(dst []byte, v *record.Value, fid int64) ([]byte, error) {
 		dst, env, err := appendGeoPackageGeometry(dst, v)
-		extent.Extend(env)
+		if err == nil {
+			extent.Extend(env)
+			rtree.add(fid, env)
+		}
 		return dst, err
 	}
+	t.flushed = func() []sqlStmt { return rtree.flush(false) }
 	t.finish = func() []sqlStmt {
+		stmts := append(rtree.flush(true), rtree.triggers()...)
 		bounds := []driver.Value{nil, nil, nil, nil}
 		if !extent.IsEmpty() {
 			bounds = []driver.Value{extent.MinX, extent.MinY, extent.MaxX, extent.MaxY}
 		}
-		return []sqlStmt{{
+		return append(stmts, sqlStmt{
 			query: "UPDATE gpkg_contents SET last_change = ?, min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
 			args:  append(append([]driver.Value{time.Now().UTC().Format(gpkgDateTime)}, bounds...), name),
-		}}
+		})
 	}
 	return openSQLite(path, opts, keyIdx, geomIdx, t)
 }

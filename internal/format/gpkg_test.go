@@ -88,7 +88,11 @@ func TestGPKG(t *testing.T) {
 		    FROM gpkg_geometry_columns`, "parcels:geom:GEOMETRY:4326:2:2"},
 		{`SELECT group_concat(fid || '=' || id, ',') FROM (SELECT * FROM parcels ORDER BY fid)`, "1=1,2=2,3=3,4=4,5=5,6=6,7=7,8=8,9=9,10=10"},
 		{`SELECT sql LIKE '%"fid" INTEGER PRIMARY KEY AUTOINCREMENT,%' FROM sqlite_master WHERE name = 'parcels'`, "1"},
-		{`SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree%'`, "0"}, // no spatial index
+		// The spatial index, as GDAL writes it: the extension, the R-tree
+		// (one entry per non-NULL, non-empty geometry) and six triggers.
+		{`SELECT table_name || ':' || column_name || ':' || extension_name || ':' || scope FROM gpkg_extensions`, "parcels:geom:gpkg_rtree_index:write-only"},
+		{`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_parcels_geom_%'`, "6"},
+		{`SELECT (SELECT count(*) FROM rtree_parcels_geom) = (SELECT count(*) FROM parcels WHERE geom IS NOT NULL AND substr(hex(geom), 7, 2) NOT IN ('11', '31'))`, "1"},
 	} {
 		var got sql.NullString
 		if err := db.QueryRow(c.query).Scan(&got); err != nil && !(err == sql.ErrNoRows && c.want == "") {
@@ -269,6 +273,21 @@ func TestGPKGWithGDAL(t *testing.T) {
 			t.Errorf("ogrinfo output lacks %q:\n%s", want, info)
 		}
 	}
+	if out := string(runGDAL(t, "ogrinfo", "-ro", path, "-sql", "SELECT HasSpatialIndex('parcels', 'geom')")); !strings.Contains(out, "= 1") {
+		t.Errorf("GDAL finds no spatial index:\n%s", out)
+	}
+	// The triggers run under GDAL: deleting a feature through it removes
+	// its R-tree entry (checked after the feature reads below).
+	defer func() {
+		var n int
+		if err := openDB(t, path).QueryRow(`SELECT count(*) FROM rtree_parcels_geom WHERE id = 1`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("R-tree entries of fid 1: %d (%v), want 1", n, err)
+		}
+		runGDAL(t, "ogrinfo", path, "-q", "-sql", "DELETE FROM parcels WHERE fid = 1")
+		if err := openDB(t, path).QueryRow(`SELECT count(*) FROM rtree_parcels_geom WHERE id = 1`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("R-tree entry of a feature GDAL deleted: %d (%v)", n, err)
+		}
+	}()
 	if m := regexp.MustCompile(`Extent: \(([-0-9.]+), ([-0-9.]+)\) - \(([-0-9.]+), ([-0-9.]+)\)`).FindStringSubmatch(info); m == nil ||
 		m[1] != "-122.500000" || m[2] != "-5.000000" || m[3] != "30.000000" || m[4] != "40.712800" {
 		t.Errorf("ogrinfo extent %q, want (-122.5, -5) - (30, 40.7128)", m)

@@ -77,8 +77,12 @@ type sqliteTable struct {
 	setup []sqlStmt
 	// geom appends the bytes a decoded geometry (v.G != nil) of the
 	// geometry column is bound as, a BLOB; nil binds the column's
-	// geometries as WKT text, like every other geometry value.
-	geom func(dst []byte, v *record.Value) ([]byte, error)
+	// geometries as WKT text, like every other geometry value. row is the
+	// 1-based number of the row in the table (gpkg's fid).
+	geom func(dst []byte, v *record.Value, row int64) ([]byte, error)
+	// flushed returns the statements run after each batch of rows is
+	// inserted (gpkg's R-tree entries); nil runs none.
+	flushed func() []sqlStmt
 	// appendTime appends the text a date, timestamp or timestamptz value
 	// is bound as, or reports false to bind NULL; nil is
 	// record.AppendText.
@@ -453,7 +457,7 @@ func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error)
 			return nil, nil
 		}
 		start := len(w.arena)
-		b, err := w.spec.geom(w.arena, v)
+		b, err := w.spec.geom(w.arena, v, w.rows+int64(w.n)+1)
 		if err != nil {
 			w.arena = w.arena[:start]
 			return nil, err
@@ -586,6 +590,9 @@ func (w *sqliteWriter) flush() error {
 		err = w.insertError(err)
 	} else {
 		w.rows += int64(w.n)
+		if w.spec.flushed != nil {
+			err = w.exec(w.spec.flushed())
+		}
 	}
 	for i := range w.args[:w.n*ncols] {
 		w.args[i].Value = nil // keep the ordinals
