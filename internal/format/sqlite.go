@@ -143,11 +143,11 @@ type sqlStmt struct {
 type sqliteBind uint8
 
 const (
-	bindByKind sqliteBind = iota // by the value's kind (docs/ARCHITECTURE.md, Values per format)
-	bindDigits                   // numeric declared TEXT: the exact digits
-	bindReal                     // numeric declared REAL: realBind
-	bindGeom                     // the geometry column: sqliteTable.geom
-	bindTimeText                 // a zone-less timestamp column declared TEXT (gpkg): every value's text
+	bindByKind   sqliteBind = iota // by the value's kind (docs/ARCHITECTURE.md, Values per format)
+	bindDigits                     // numeric declared TEXT: the exact digits
+	bindReal                       // numeric declared REAL: realBind
+	bindGeom                       // the geometry column: sqliteTable.geom
+	bindTimeText                   // a zone-less timestamp column declared TEXT (gpkg): every value's text
 )
 
 var emptyBlob = []byte{}
