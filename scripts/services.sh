@@ -5,7 +5,9 @@
 #   eval "$(scripts/services.sh)"
 #
 # PostgreSQL 15 with PostGIS 3 (postgresql-15-postgis-3) and GDAL's ogrinfo
-# (gdal-bin, an independent reader of our GeoJSON and SQLite files), and MinIO
+# (gdal-bin, an independent reader of our GeoJSON and SQLite files), PROJ
+# (libproj-dev and proj-data to build and run the reprojection, proj-bin's
+# cs2cs as its test oracle), and MinIO
 # (built with `go install`, cached in $COUNTYSYNC_TOOLS). Everything
 # it says goes to stderr; stdout carries only the export lines.
 set -euo pipefail
@@ -28,7 +30,8 @@ apt_install() {
 }
 
 PG_MAJOR=${PG_MAJOR:-15}
-apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3 protobuf-compiler curl
+apt_install "postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" gdal-bin sqlite3 protobuf-compiler curl \
+  libproj-dev proj-data proj-bin
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL $PG_MAJOR"
@@ -121,3 +124,22 @@ fi
 
 log "MinIO ready"
 echo "export COUNTYSYNC_TEST_S3='http://$MINIO_USER:$MINIO_PASSWORD@127.0.0.1:$MINIO_PORT'"
+
+# Real county data for the geodata tests: R's sf package (Debian r-cran-sf)
+# ships North Carolina's counties in NAD27 as a GeoPackage and as a plain
+# SQLite table. Its .deb is downloaded and unpacked into the tools folder,
+# not installed (that would pull in R); COUNTYSYNC_TEST_RSF names the folder.
+RSF_DIR="$TOOLS/r-cran-sf"
+if [ ! -f "$RSF_DIR/gpkg/nc.gpkg" ] || [ ! -f "$RSF_DIR/sqlite/nc.sqlite" ]; then
+  log "unpacking R sf's data sets (Debian r-cran-sf) into $RSF_DIR"
+  rsf_tmp=$(mktemp -d)
+  if ! (cd "$rsf_tmp" && apt-get download -qq r-cran-sf >&2 2>/dev/null); then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    (cd "$rsf_tmp" && apt-get download -qq r-cran-sf >&2)
+  fi
+  dpkg-deb -x "$rsf_tmp"/r-cran-sf_*.deb "$rsf_tmp/x"
+  mkdir -p "$RSF_DIR"
+  cp -R "$rsf_tmp/x/usr/lib/R/site-library/sf/gpkg" "$rsf_tmp/x/usr/lib/R/site-library/sf/sqlite" "$RSF_DIR/"
+  rm -rf "$rsf_tmp"
+fi
+echo "export COUNTYSYNC_TEST_RSF='$RSF_DIR'"

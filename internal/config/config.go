@@ -151,6 +151,14 @@ type Geometry struct {
 	// Precision is the number of decimals of GeoJSON coordinates.
 	// Defaults to 7 (about 1 cm).
 	Precision int `yaml:"precision"`
+	// SRID is the EPSG code of the source's coordinates for geometries
+	// that carry none (WKT, WKB, SRID 0 in PostGIS, a plain SQLite
+	// table); a geometry's own SRID (EWKB, PostGIS, GeoPackage and
+	// SpatiaLite blobs) wins over it. GeoJSON and GeoPackage get the
+	// coordinates reprojected to WGS 84 lon/lat with PROJ. 0 (unset)
+	// takes SRID-0 geometries as lon/lat after checking every coordinate
+	// is within ±180/±90.
+	SRID int `yaml:"srid"`
 }
 
 // Duration is a time.Duration written as "5m", "90s", "1h30m".

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/countydatasync/countysync/internal/crs"
 	"github.com/countydatasync/countysync/internal/format"
 	"github.com/countydatasync/countysync/internal/redact"
 	"github.com/countydatasync/countysync/internal/state"
@@ -217,6 +218,11 @@ func (v *validator) dataset(c *Config, path string, d *Dataset) {
 			g.Precision = DefaultPrecision
 		case g.Precision < 1 || g.Precision > 15:
 			v.errorf(path+".geometry.precision", "%s: geometry.precision must be between 1 and 15", label)
+		}
+		if g.SRID != 0 {
+			if err := crs.Check(g.SRID); err != nil {
+				v.errorf(path+".geometry.srid", "%s: geometry.srid %d: PROJ does not know EPSG:%d as a coordinate reference system", label, g.SRID, g.SRID)
+			}
 		}
 	}
 	if len(d.Formats) == 0 {

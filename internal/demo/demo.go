@@ -36,7 +36,7 @@ datasets:
   - name: parcels
     query: SELECT * FROM parcels
     key_columns: [id]
-    geometry: {column: geom}
+    geometry: {column: geom, srid: 4326}   # EPSG code of the WKT (it carries none)
     incremental: {column: updated_at, lookback: 5m}
   - name: permits
     query: >-

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/twpayne/go-geom"
+
 	"github.com/countydatasync/countysync/internal/geometry"
 	"github.com/countydatasync/countysync/internal/record"
 )
@@ -19,14 +21,23 @@ func appendWKT(dst []byte, v *record.Value) []byte {
 // appendGeoJSONGeometry appends the RFC 7946 geometry object of a decoded
 // geometry value (v.G != nil) with the given number of decimals.
 func appendGeoJSONGeometry(dst []byte, v *record.Value, decimals int) ([]byte, error) {
-	return geometry.AppendGeoJSON(dst, v.G, decimals)
+	return geometry.AppendGeoJSON(dst, lonLat(v), decimals)
 }
 
 // appendGeoPackageGeometry appends the GeoPackage geometry blob of a
 // decoded geometry value (v.G != nil), in the lon/lat the GeoJSON writer
 // writes, and returns the geometry's envelope.
 func appendGeoPackageGeometry(dst []byte, v *record.Value) ([]byte, geometry.Envelope, error) {
-	return geometry.AppendGeoPackage(dst, v.G)
+	return geometry.AppendGeoPackage(dst, lonLat(v))
+}
+
+// lonLat returns the geometry of v in WGS 84 lon/lat: the stage's
+// reprojected copy when it made one, else the geometry itself.
+func lonLat(v *record.Value) geom.T {
+	if v.L != nil {
+		return v.L
+	}
+	return v.G
 }
 
 // appendUndecoded appends what the source held for a geometry the product

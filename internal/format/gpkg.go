@@ -75,12 +75,13 @@ var gpkgSpatialRefSys = sqlStmt{
 //     in the sqlite format.
 //
 // Declared types are GeoPackage's: as the sqlite format's (gpkgType), but
-// numeric is REAL where the sqlite format says NUMERIC (NaN is NULL),
+// numeric is REAL (NaN is NULL),
 // timestamptz a DATETIME with milliseconds, timestamp (no zone) TEXT, and
 // the geometry column GEOMETRY, a StandardGeoPackageBinary blob in WGS 84
 // lon/lat (geometry.AppendGeoPackage); ±infinity in a DATE or DATETIME is
-// NULL. Table names starting with gpkg_ or sqlite_ are refused. There is
-// no spatial index (rtree extension).
+// NULL. Table names starting with gpkg_ or sqlite_ are refused. The layer
+// has GDAL's spatial index (gpkgRTree: gpkg_extensions, the R-tree filled
+// as rows are written, its triggers created after the last row).
 func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWriter, error) {
 	if geomIdx < 0 {
 		return nil, fmt.Errorf("dataset %s: gpkg needs a geometry column (geometry: {column: …})", opts.Dataset)
@@ -121,34 +122,44 @@ func newGPKG(path string, opts Options, keyIdx []int, geomIdx int) (*sqliteWrite
 		t.setup = append(t.setup, sqlStmt{query: "CREATE UNIQUE INDEX " + sqltext.QuoteIdent(name+"_key") +
 			" ON " + sqltext.QuoteIdent(name) + " (" + keyList(cols, keyIdx) + ")"})
 	}
+	rtree := &gpkgRTree{table: name, column: geomCol, fid: fidColumn(cols)}
+	t.setup = append(t.setup, rtree.setup()...)
 
 	var extent geometry.Envelope // of every geometry bound so far
-	t.geom = func(dst []byte, v *record.Value) ([]byte, error) {
+	t.geom = func(dst []byte, v *record.Value, fid int64) ([]byte, error) {
 		dst, env, err := appendGeoPackageGeometry(dst, v)
-		extent.Extend(env)
+		if err == nil {
+			extent.Extend(env)
+			rtree.add(fid, env)
+		}
 		return dst, err
 	}
+	t.flushed = func() []sqlStmt { return rtree.flush(false) }
 	t.finish = func() []sqlStmt {
+		stmts := append(rtree.flush(true), rtree.triggers()...)
 		bounds := []driver.Value{nil, nil, nil, nil}
 		if !extent.IsEmpty() {
 			bounds = []driver.Value{extent.MinX, extent.MinY, extent.MaxX, extent.MaxY}
 		}
-		return []sqlStmt{{
+		return append(stmts, sqlStmt{
 			query: "UPDATE gpkg_contents SET last_change = ?, min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
 			args:  append(append([]driver.Value{time.Now().UTC().Format(gpkgDateTime)}, bounds...), name),
-		}}
+		})
 	}
 	return openSQLite(path, opts, keyIdx, geomIdx, t)
 }
 
 // gpkgType is the declared GeoPackage type of a column other than the
 // geometry column: the sqlite format's type where GeoPackage has it,
-// numeric REAL where the sqlite format says NUMERIC (at most 15 digits of
-// precision) and TEXT otherwise, timestamp (no zone) TEXT because a
-// GeoPackage DATETIME is UTC, and other geometry columns TEXT (WKT).
+// numeric REAL whatever its precision (as ogr2ogr declares numeric(24,15),
+// numeric(38,8) and unbounded numeric, so GIS tools see numbers; digits
+// beyond a double's 15-17 are rounded, the exact digits stay in csv, json
+// and sqlite), timestamp (no zone) TEXT because a GeoPackage DATETIME is
+// UTC (every value of such a column keeps its canonical text, also one a
+// SQLite source read with a zone), and other geometry columns TEXT (WKT).
 func gpkgType(c record.Column) string {
 	switch t := sqliteType(c); {
-	case t == "NUMERIC":
+	case c.Kind == record.Numeric:
 		return "REAL"
 	case c.Kind == record.Timestamp:
 		return "TEXT"

@@ -88,7 +88,11 @@ func TestGPKG(t *testing.T) {
 		    FROM gpkg_geometry_columns`, "parcels:geom:GEOMETRY:4326:2:2"},
 		{`SELECT group_concat(fid || '=' || id, ',') FROM (SELECT * FROM parcels ORDER BY fid)`, "1=1,2=2,3=3,4=4,5=5,6=6,7=7,8=8,9=9,10=10"},
 		{`SELECT sql LIKE '%"fid" INTEGER PRIMARY KEY AUTOINCREMENT,%' FROM sqlite_master WHERE name = 'parcels'`, "1"},
-		{`SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree%'`, "0"}, // no spatial index
+		// The spatial index, as GDAL writes it: the extension, the R-tree
+		// (one entry per non-NULL, non-empty geometry) and six triggers.
+		{`SELECT table_name || ':' || column_name || ':' || extension_name || ':' || scope FROM gpkg_extensions`, "parcels:geom:gpkg_rtree_index:write-only"},
+		{`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_parcels_geom_%'`, "6"},
+		{`SELECT (SELECT count(*) FROM rtree_parcels_geom) = (SELECT count(*) FROM parcels WHERE geom IS NOT NULL AND substr(hex(geom), 7, 2) NOT IN ('11', '31'))`, "1"},
 	} {
 		var got sql.NullString
 		if err := db.QueryRow(c.query).Scan(&got); err != nil && !(err == sql.ErrNoRows && c.want == "") {
@@ -128,7 +132,7 @@ func TestGPKG(t *testing.T) {
 		colInfo
 	}{
 		{"fid", colInfo{"INTEGER", 0, 1}}, {"id", colInfo{"INTEGER", 1, 0}}, {"name", colInfo{"TEXT", 0, 0}}, {"note", colInfo{"TEXT", 0, 0}},
-		{"amount", colInfo{"TEXT", 0, 0}}, // numeric(30,10): more digits than REAL holds
+		{"amount", colInfo{"REAL", 0, 0}}, // numeric(30,10): REAL as GDAL declares it (digits rounded)
 		{"price", colInfo{"REAL", 0, 0}}, {"ratio", colInfo{"REAL", 0, 0}}, {"flag", colInfo{"BOOLEAN", 0, 0}},
 		{"day", colInfo{"DATE", 0, 0}}, {"ts", colInfo{"DATETIME", 0, 0}}, {"local", colInfo{"TEXT", 0, 0}},
 		{"uid", colInfo{"TEXT", 0, 0}}, {"attrs", colInfo{"TEXT", 0, 0}}, {"tags", colInfo{"TEXT", 0, 0}}, {"raw", colInfo{"BLOB", 0, 0}},
@@ -164,13 +168,13 @@ func TestGPKG(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantVals := map[int64]string{
-		1: `real:1234.5|'2025-04-11T12:30:42.123Z'|'2025-04-11'|'2025-04-11T14:30:42.5'|'12345678901234567890.1234567890'|'Alice'`,
-		2: `real:-0.01|'2025-01-02T03:04:05.000Z'|'2025-04-12'|'2025-01-02T03:04:05'|'1.5000000000'|''`,
-		3: `null:NULL|NULL|NULL|NULL|'NaN'|'Zoë 北京 😀 ` + "\u2028 \u2029" + `'`,
-		4: `real:100.0|NULL|NULL|NULL|'-0.0000000001'|NULL`,
-		6: `real:0.0|NULL|NULL|NULL|'42'|'bad` + "\xff" + `byte'`,
+		1: `real:1234.5|'2025-04-11T12:30:42.123Z'|'2025-04-11'|'2025-04-11T14:30:42.5'|1.2345678901234567e+19|'Alice'`,
+		2: `real:-0.01|'2025-01-02T03:04:05.000Z'|'2025-04-12'|'2025-01-02T03:04:05'|1.5|''`,
+		3: `null:NULL|NULL|NULL|NULL|NULL|'Zoë 北京 😀 ` + "\u2028 \u2029" + `'`,
+		4: `real:100.0|NULL|NULL|NULL|-1.0e-10|NULL`,
+		6: `real:0.0|NULL|NULL|NULL|42.0|'bad` + "\xff" + `byte'`,
 		// NaN price: NULL; milliseconds cut, not rounded; infinite date: NULL.
-		8: `null:NULL|'2025-12-31T23:59:59.999Z'|NULL|'2025-12-31T23:59:59.999999'|'-12345678901234567890.0000000001'|NULL`,
+		8: `null:NULL|'2025-12-31T23:59:59.999Z'|NULL|'2025-12-31T23:59:59.999999'|-1.2345678901234567e+19|NULL`,
 		// Infinite DATETIME: NULL; infinite timestamp (TEXT): as text.
 		9: `real:9.0e+999|NULL|NULL|'infinity'|NULL|'O''Brien "Bob" — Straße ☃ '''' ;--'`,
 	}
@@ -269,6 +273,21 @@ func TestGPKGWithGDAL(t *testing.T) {
 			t.Errorf("ogrinfo output lacks %q:\n%s", want, info)
 		}
 	}
+	if out := string(runGDAL(t, "ogrinfo", "-ro", path, "-sql", "SELECT HasSpatialIndex('parcels', 'geom')")); !strings.Contains(out, "= 1") {
+		t.Errorf("GDAL finds no spatial index:\n%s", out)
+	}
+	// The triggers run under GDAL: deleting a feature through it removes
+	// its R-tree entry (checked after the feature reads below).
+	defer func() {
+		var n int
+		if err := openDB(t, path).QueryRow(`SELECT count(*) FROM rtree_parcels_geom WHERE id = 1`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("R-tree entries of fid 1: %d (%v), want 1", n, err)
+		}
+		runGDAL(t, "ogrinfo", path, "-q", "-sql", "DELETE FROM parcels WHERE fid = 1")
+		if err := openDB(t, path).QueryRow(`SELECT count(*) FROM rtree_parcels_geom WHERE id = 1`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("R-tree entry of a feature GDAL deleted: %d (%v)", n, err)
+		}
+	}()
 	if m := regexp.MustCompile(`Extent: \(([-0-9.]+), ([-0-9.]+)\) - \(([-0-9.]+), ([-0-9.]+)\)`).FindStringSubmatch(info); m == nil ||
 		m[1] != "-122.500000" || m[2] != "-5.000000" || m[3] != "30.000000" || m[4] != "40.712800" {
 		t.Errorf("ogrinfo extent %q, want (-122.5, -5) - (30, 40.7128)", m)
@@ -504,7 +523,7 @@ func TestGPKGErrors(t *testing.T) {
 		{record.IntValue(1), geomValue(geom.NewPointFlat(geom.XY, []float64{1, 2}).SetSRID(4326))},
 		{record.IntValue(17), geomValue(geom.NewPointFlat(geom.XY, []float64{987654.3, 123456.7}).SetSRID(2263))},
 	})
-	want := "dataset c, column g, id=17: geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query"
+	want := "dataset c, column g, id=17: geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326) and it was not reprojected"
 	if werr == nil || werr.Error() != want {
 		t.Errorf("SRID 2263:\n got %v\nwant %s", werr, want)
 	}
@@ -550,5 +569,26 @@ func TestGPKGNoGeometry(t *testing.T) {
 				t.Errorf("ogrinfo:\n%s", out)
 			}
 		}
+	}
+}
+
+// A zone-less timestamp column is TEXT in a GeoPackage; a SQLite source
+// may still hand a value with a zone (it decides per value), which keeps
+// its canonical text, the csv's, not a DATETIME's milliseconds.
+func TestGPKGTimestampTextColumn(t *testing.T) {
+	schema := &record.Schema{Columns: []record.Column{{Name: "id", Kind: record.Int}, {Name: "ts", Kind: record.Timestamp}, {Name: "g", Kind: record.Geometry}}}
+	at := time.Date(2025, 4, 11, 10, 0, 0, 123456000, time.UTC)
+	path := writeAll(t, "gpkg", Options{Dataset: "t", Schema: schema, GeometryColumn: "g"}, []record.Row{
+		{record.IntValue(1), record.TimestampValue(at), {}},
+		{record.IntValue(2), record.TimestampTZValue(at), {}},
+	})
+	db := openDB(t, path)
+	var decl, a, b string
+	if err := db.QueryRow(`SELECT (SELECT type FROM pragma_table_info('t') WHERE name = 'ts'),
+		(SELECT '' || ts FROM t WHERE id = 1), (SELECT '' || ts FROM t WHERE id = 2)`).Scan(&decl, &a, &b); err != nil {
+		t.Fatal(err)
+	}
+	if decl != "TEXT" || a != "2025-04-11T10:00:00.123456" || b != "2025-04-11T10:00:00.123456Z" {
+		t.Errorf("declared %s, values %q %q; want TEXT, the csv's text", decl, a, b)
 	}
 }

@@ -77,8 +77,12 @@ type sqliteTable struct {
 	setup []sqlStmt
 	// geom appends the bytes a decoded geometry (v.G != nil) of the
 	// geometry column is bound as, a BLOB; nil binds the column's
-	// geometries as WKT text, like every other geometry value.
-	geom func(dst []byte, v *record.Value) ([]byte, error)
+	// geometries as WKT text, like every other geometry value. row is the
+	// 1-based number of the row in the table (gpkg's fid).
+	geom func(dst []byte, v *record.Value, row int64) ([]byte, error)
+	// flushed returns the statements run after each batch of rows is
+	// inserted (gpkg's R-tree entries); nil runs none.
+	flushed func() []sqlStmt
 	// appendTime appends the text a date, timestamp or timestamptz value
 	// is bound as, or reports false to bind NULL; nil is
 	// record.AppendText.
@@ -139,10 +143,11 @@ type sqlStmt struct {
 type sqliteBind uint8
 
 const (
-	bindByKind sqliteBind = iota // by the value's kind (docs/ARCHITECTURE.md, Values per format)
-	bindDigits                   // numeric declared TEXT: the exact digits
-	bindReal                     // numeric declared REAL: realBind
-	bindGeom                     // the geometry column: sqliteTable.geom
+	bindByKind   sqliteBind = iota // by the value's kind (docs/ARCHITECTURE.md, Values per format)
+	bindDigits                     // numeric declared TEXT: the exact digits
+	bindReal                       // numeric declared REAL: realBind
+	bindGeom                       // the geometry column: sqliteTable.geom
+	bindTimeText                   // a zone-less timestamp column declared TEXT (gpkg): every value's text
 )
 
 var emptyBlob = []byte{}
@@ -252,6 +257,8 @@ func openSQLite(path string, opts Options, keyIdx []int, geomIdx int, t sqliteTa
 			w.bind[i] = bindDigits
 		case c.Kind == record.Numeric && t.decls[i] == "REAL":
 			w.bind[i] = bindReal
+		case c.Kind == record.Timestamp && t.decls[i] == "TEXT":
+			w.bind[i] = bindTimeText
 		}
 	}
 	w.batch = min(sqliteBatchRows, max(1, sqliteMaxParams/len(cols)))
@@ -437,12 +444,20 @@ func (w *sqliteWriter) bindValue(col int, v *record.Value) (driver.Value, error)
 		if v.Kind == record.Numeric {
 			return realBind(v.S), nil
 		}
+	case bindTimeText:
+		// A SQLite source decides timestamp or timestamptz per value; in a
+		// column declared TEXT every one keeps its canonical text.
+		if v.Kind == record.Timestamp || v.Kind == record.TimestampTZ {
+			start := len(w.arena)
+			w.arena = record.AppendText(w.arena, v)
+			return w.arenaString(start), nil
+		}
 	case bindGeom:
 		if v.Kind != record.Geometry || v.G == nil { // NULL, or did not parse
 			return nil, nil
 		}
 		start := len(w.arena)
-		b, err := w.spec.geom(w.arena, v)
+		b, err := w.spec.geom(w.arena, v, w.rows+int64(w.n)+1)
 		if err != nil {
 			w.arena = w.arena[:start]
 			return nil, err
@@ -540,8 +555,10 @@ func numericBind(s string) driver.Value {
 	return s
 }
 
-// realBind returns the value a numeric in a column declared REAL (at most
-// 15 digits, so its float round-trips) is stored as: the float (infinities
+// realBind returns the value a numeric in a column declared REAL is stored
+// as (the nearest float64: exact up to 15 significant digits; the sqlite
+// format declares REAL only then, the gpkg format for every numeric, as
+// GDAL does): the float (infinities
 // included), NULL for NaN, which SQLite cannot store as REAL, and text
 // that is no number (possible from SQLite sources) as it is.
 func realBind(s string) driver.Value {
@@ -573,6 +590,9 @@ func (w *sqliteWriter) flush() error {
 		err = w.insertError(err)
 	} else {
 		w.rows += int64(w.n)
+		if w.spec.flushed != nil {
+			err = w.exec(w.spec.flushed())
+		}
 	}
 	for i := range w.args[:w.n*ncols] {
 		w.args[i].Value = nil // keep the ordinals

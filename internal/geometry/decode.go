@@ -19,8 +19,8 @@ const maxDepth = 32
 // heap allocation.
 const hexStackSize = 1024
 
-// Decode parses a Geometry value: v.B holding ISO WKB, EWKB (PostGIS) or a
-// GeoPackage geometry blob, or v.S holding WKT, EWKT ("SRID=4326;POINT(1 2)")
+// Decode parses a Geometry value: v.B holding ISO WKB, EWKB (PostGIS), a
+// GeoPackage geometry blob or a SpatiaLite blob, or v.S holding WKT, EWKT ("SRID=4326;POINT(1 2)")
 // or hex-encoded (E)WKB. Text and Bytes values are accepted the same way. If
 // v.G is already set it is returned as is.
 //
@@ -43,6 +43,14 @@ func Decode(v *record.Value) (geom.T, error) {
 		return nil, fmt.Errorf("a %s value is not a geometry", v.Kind)
 	}
 	if len(v.B) > 0 {
+		if isSpatiaLite(v.B) {
+			if g, err := decodeSpatiaLite(v.B); err == nil {
+				return g, nil
+			} else if _, werr := decodeWKB(v.B); werr != nil {
+				return nil, err // not big-endian WKB either
+			}
+			return decodeWKB(v.B)
+		}
 		if isGPKG(v.B) || !isTextStart(v.B[0]) {
 			return decodeWKB(v.B)
 		}

@@ -18,10 +18,20 @@ func FuzzDecodeWKB(f *testing.F) {
 		f.Add(mustHex(f, tc.ewkb))
 		f.Add(mustHex(f, tc.isoXDR))
 	}
+	for _, h := range splSeeds {
+		f.Add(mustHex(f, h))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := geometry.Decode(&record.Value{Kind: record.Geometry, B: data})
 		checkDecoded(t, g, err)
 	})
+}
+
+// splSeeds are SpatiaLite blobs GDAL 3.6 wrote (EPSG:2263): a point, a
+// compressed linestring.
+var splSeeds = []string{
+	"0001D708000000000000C0262E4100000000006A084100000000C0262E4100000000006A08417C0100000000000000C0262E4100000000006A0841FE",
+	"0001D708000000000000C0262E4100000000006A08410000000080842E410000000080A209417C42420F000400000000000000C0262E4100000000006A08410000FA4400007A4400007A440000FA440000000080842E410000000080A20941FE",
 }
 
 // FuzzDecodeWKT feeds arbitrary text to Decode (as v.S): WKT, EWKT and

@@ -11,6 +11,7 @@ import (
 const (
 	sridNone         = 0
 	sridWGS84        = 4326
+	sridWGS84_3D     = 4979
 	sridWebMercator  = 3857
 	maxGeoJSONDigits = 17
 )

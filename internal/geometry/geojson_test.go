@@ -109,7 +109,7 @@ func TestAppendGeoJSONSRID(t *testing.T) {
 	g := decodeWKT(t, "SRID=2263;POINT(987654.321 123456.789)")
 	dst := []byte("keep")
 	got, err := geometry.AppendGeoJSON(dst, g, 7)
-	want := "geometry has SRID 2263; GeoJSON needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query"
+	want := "geometry has SRID 2263; GeoJSON needs WGS 84 lon/lat (EPSG:4326) and it was not reprojected"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}

@@ -194,7 +194,7 @@ func TestAppendGeoPackageWebMercator(t *testing.T) {
 func TestAppendGeoPackageErrors(t *testing.T) {
 	dst := []byte("keep")
 	got, env, err := geometry.AppendGeoPackage(dst, decodeWKT(t, "SRID=2263;POINT(987654.321 123456.789)"))
-	want := "geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query"
+	want := "geometry has SRID 2263; GeoPackage needs WGS 84 lon/lat (EPSG:4326) and it was not reprojected"
 	if err == nil || err.Error() != want || string(got) != "keep" || !env.IsEmpty() {
 		t.Errorf("SRID 2263: %q %v %+v, want %s and dst unchanged", got, err, env, want)
 	}

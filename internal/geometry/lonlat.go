@@ -8,17 +8,18 @@ import (
 
 // lonLatInput checks that geometries in srid can be written as WGS 84
 // lon/lat and reports whether their coordinates are web mercator metres
-// that must be converted: SRID 0 (none) and 4326 pass as they are, 3857 is
-// converted, any other SRID is an error that names the output format and
-// tells the user to ST_Transform in the query.
+// that must be converted: SRID 0 (none), 4326 and 4979 (WGS 84 with height)
+// pass as they are, 3857 is converted, any other SRID is an error that
+// names the output format (the pipeline reprojects every other SRID before
+// it reaches an encoder, so this is a last line of defence).
 func lonLatInput(srid int, format string) (mercator bool, err error) {
 	switch srid {
-	case sridNone, sridWGS84:
+	case sridNone, sridWGS84, sridWGS84_3D:
 		return false, nil
 	case sridWebMercator:
 		return true, nil
 	}
-	return false, fmt.Errorf("geometry has SRID %d; %s needs WGS 84 lon/lat (EPSG:4326): use ST_Transform(geom, 4326) in the query", srid, format)
+	return false, fmt.Errorf("geometry has SRID %d; %s needs WGS 84 lon/lat (EPSG:4326) and it was not reprojected", srid, format)
 }
 
 // toLonLat returns g in WGS 84 lon/lat, as lonLatInput decides: g itself

@@ -42,6 +42,7 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	formats []string, before func(record.Row) error) (*exporter, error) {
 	start := env.now()
 	st.renderWKTFor(formats)
+	st.lonLatFor(formats)
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
 	if err != nil {
 		return nil, err
@@ -60,6 +61,9 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
+	if err := st.checkGeometryColumn(); err != nil {
+		return nil, err
 	}
 	if err := exp.finish(); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", d.Name, err)

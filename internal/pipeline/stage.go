@@ -33,6 +33,12 @@ type stage struct {
 	// cursors keeps insane cursor values out of the watermark (incremental
 	// reads; nil otherwise).
 	cursors *cursorGuard
+	// ll reprojects geometry for the lon/lat formats (reproject.go).
+	ll lonLatStage
+	// geomRows counts the non-NULL geometries prepared, geomBad those that
+	// did not decode (or reproject), firstBad names the first of them.
+	geomRows, geomBad int64
+	firstBad          string
 }
 
 // renderWKTFor turns on the shared WKT rendering when two or more formats
@@ -53,6 +59,9 @@ func (s *stage) renderWKTFor(formats []string) {
 // render checks run.
 func newStage(d *config.Dataset, in *record.Schema, strict bool, w *Warnings, transforms bool) (*stage, error) {
 	s := &stage{dataset: d.Name, geomIdx: -1, strict: strict, warnings: w, nonFinite: map[int]int64{}}
+	if d.Geometry != nil {
+		s.ll.srid = d.Geometry.SRID
+	}
 	seen := make(map[string]bool, len(in.Columns))
 	for _, c := range in.Columns {
 		if seen[c.Name] {
@@ -132,7 +141,7 @@ func (s *stage) prepare(row record.Row) error {
 		return nil
 	}
 	v := &row[s.geomIdx]
-	v.W = nil
+	v.W, v.L = nil, nil
 	switch v.Kind {
 	case record.Null:
 		return nil
@@ -142,22 +151,47 @@ func (s *stage) prepare(row record.Row) error {
 		v.Kind = record.Geometry
 	}
 	g, err := geometry.Decode(v)
+	what := "does not parse"
+	if err == nil {
+		v.G = s.assignSRID(g)
+		var perr error
+		if err, perr = s.lonLat(v, row); perr != nil {
+			return perr
+		}
+		what = "cannot be reprojected"
+	}
+	s.geomRows++
 	if err != nil {
-		v.G = nil
-		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry does not parse: %v",
-			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), err)
+		v.G, v.L = nil, nil
+		msg := fmt.Sprintf("dataset %s, column %s, %s: geometry %s: %v",
+			s.dataset, s.schema.Columns[s.geomIdx].Name, s.key(row), what, err)
+		s.geomBad++
+		if s.firstBad == "" {
+			s.firstBad = msg
+		}
 		if s.strict {
 			return permanent(fmt.Errorf("%s (--strict)", msg))
 		}
 		s.warnings.Add("%s; %s", msg, undecodedWritten)
 		return nil
 	}
-	v.G = g
 	if s.wkt {
-		s.wktBuf = geometry.AppendWKT(s.wktBuf[:0], g)
+		s.wktBuf = geometry.AppendWKT(s.wktBuf[:0], v.G)
 		v.W = s.wktBuf
 	}
 	return nil
+}
+
+// checkGeometryColumn fails the dataset when not one of its non-NULL
+// geometries decoded: a column the product cannot read at all (a blob
+// format it does not know) is not published as a success of null
+// geometries. Some undecodable rows among readable ones stay warnings.
+func (s *stage) checkGeometryColumn() error {
+	if s.geomRows == 0 || s.geomBad < s.geomRows {
+		return nil
+	}
+	return permanent(fmt.Errorf("dataset %s: none of the %d geometries of column %s could be used, so nothing was published; the first: %s",
+		s.dataset, s.geomRows, s.schema.Columns[s.geomIdx].Name, strings.TrimPrefix(s.firstBad, "dataset "+s.dataset+", ")))
 }
 
 // undecodedWritten says where a geometry that does not decode goes.

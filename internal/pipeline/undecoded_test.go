@@ -140,7 +140,7 @@ datasets:
   - name: shapes
     query: SELECT id, geom FROM shapes
     key_columns: [id]
-    geometry: {column: geom}
+    geometry: {column: geom, srid: 4326}
 `)
 	rep := mustRun(t, env, pipeline.Options{})
 	want["1"] = "POINT(1 2)" // decoded, written as PostGIS writes WKT

@@ -18,6 +18,11 @@ type Value struct {
 	// geometry stage. Nil means not decoded yet (or not decodable: see
 	// the stage's warnings).
 	G geom.T
+	// L is G in WGS 84 lon/lat (SRID 4326) for the formats that need it
+	// (geojson, gpkg), set by the geometry stage when G is in another
+	// coordinate system and had to be reprojected; nil when G itself is
+	// lon/lat (or web mercator, which the encoders convert).
+	L geom.T
 	// W is G's WKT text when the pipeline rendered it once for every
 	// writer that needs it (csv, json, sqlite); nil otherwise.
 	W []byte
