@@ -263,3 +263,28 @@ func TestEnqueueRefusesAFormatTwice(t *testing.T) {
 		t.Errorf("enqueue --formats csv,csv: exit %d, stdout %q, %q", code, out, lastLine(errOut))
 	}
 }
+
+// status (like the dashboard) reads only the job records: a config whose
+// source needs an unset ${DB_PASSWORD} still loads, while run refuses it
+// (red-team U3).
+func TestStatusNeedsNoSourceVariables(t *testing.T) {
+	redisURL := testsvc.Redis(t)
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	text := "source: {url: \"postgres://county:${CS_TEST_UNSET_PASSWORD}@127.0.0.1/county\"}\n" +
+		"state: {url: \"" + redisURL + "\", prefix: " + testsvc.RandomName("cs") + "}\n" +
+		"datasets: [{name: a, query: \"SELECT 1 AS id\"}]\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "status", "--config", cfg, "etl_20200101_000000")
+	if strings.Contains(errOut, "CS_TEST_UNSET_PASSWORD") || code == ExitUsage {
+		t.Errorf("status: exit %d, %q", code, lastLine(errOut))
+	}
+	if !strings.Contains(lastLine(errOut), "etl_20200101_000000") {
+		t.Errorf("status of an unknown job: exit %d, %q", code, lastLine(errOut))
+	}
+	code, _, errOut = run(t, "run", "--config", cfg)
+	if code != ExitUsage || !strings.Contains(lastLine(errOut), "CS_TEST_UNSET_PASSWORD is not set") {
+		t.Errorf("run: exit %d, %q", code, lastLine(errOut))
+	}
+}

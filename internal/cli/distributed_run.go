@@ -126,7 +126,9 @@ func openJobs(ctx context.Context, g *globals, o *redisOptions, patient bool) (s
 	redisURL, prefix := o.redisURL, state.DefaultPrefix
 	var cfg *config.Config
 	if o.configPath != "" {
-		if cfg, err = config.Load(o.configPath); err != nil {
+		// Only the state section is used: the source's and storage's
+		// variables (a database password) need not be set.
+		if cfg, err = config.Load(o.configPath, config.Unused("source", "storage")); err != nil {
 			return nil, "", nil, nil, usageError(err)
 		}
 		prefix = cfg.State.Prefix

@@ -207,3 +207,47 @@ func TestEnvOverrideForgivesMissingVariable(t *testing.T) {
 		t.Fatal("a missing variable outside the overridden value was forgiven")
 	}
 }
+
+// A command that never opens the source (dashboard, status) loads a
+// config whose source needs a variable that is not set; every other
+// section, and every other command, stays strict (red-team U3).
+func TestUnusedSectionsForgiveMissingVariables(t *testing.T) {
+	text := `source:
+  url: "${DB_URL}"
+storage:
+  url: "s3://${BUCKET}/exports?endpoint=127.0.0.1:9000"
+state:
+  url: redis://127.0.0.1:6379/3
+  prefix: county
+datasets:
+  - name: a
+    query: q
+`
+	cfg, err := Parse("c.yaml", []byte(text), env(nil), Unused("source", "storage"))
+	if err != nil {
+		t.Fatalf("dashboard load: %v", err)
+	}
+	if cfg.State.URL != "redis://127.0.0.1:6379/3" || cfg.State.Prefix != "county" {
+		t.Fatalf("state section: %+v", cfg.State)
+	}
+	if _, err := Parse("c.yaml", []byte(text), env(nil)); err == nil || !strings.Contains(err.Error(), "c.yaml:2: environment variable DB_URL is not set") {
+		t.Fatalf("strict load: %v", err)
+	}
+	if _, err := Parse("c.yaml", []byte(text), env(nil), Unused("source")); err == nil || !strings.Contains(err.Error(), "c.yaml:4: environment variable BUCKET is not set") {
+		t.Fatalf("storage is used: %v", err)
+	}
+	state := strings.Replace(text, "redis://127.0.0.1:6379/3", "redis://:${REDIS_PASSWORD}@127.0.0.1:6379/3", 1)
+	if _, err := Parse("c.yaml", []byte(state), env(nil), Unused("source", "storage")); err == nil || !strings.Contains(err.Error(), "c.yaml:6: environment variable REDIS_PASSWORD is not set") {
+		t.Fatalf("the state section is used: %v", err)
+	}
+	// With every variable set, an unused section is still validated.
+	bad := "source: {url: \"mysql://${H}/db\"}\ndatasets: [{name: a, query: q}]\n"
+	if _, err := Parse("c.yaml", []byte(bad), env(map[string]string{"H": "h"}), Unused("source")); err == nil || !strings.Contains(err.Error(), "source.url") {
+		t.Fatalf("a set but wrong source: %v", err)
+	}
+	// A block scalar: its lines belong to the key above them.
+	block := "datasets:\n  - name: a\n    query: |\n      SELECT 1\n      FROM ${T}\nsource: {url: \"${DB_URL}\"}\n"
+	if _, err := Parse("c.yaml", []byte(block), env(nil), Unused("source")); err == nil || !strings.Contains(err.Error(), "c.yaml:5: environment variable T is not set") {
+		t.Fatalf("a dataset's variable: %v", err)
+	}
+}

@@ -21,17 +21,42 @@ const (
 )
 
 // Load reads, expands, decodes and validates the config file at path.
-func Load(path string) (*Config, error) {
+func Load(path string, opts ...LoadOption) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return Parse(path, data, os.LookupEnv, opts...)
+}
+
+// LoadOption changes what Load and Parse require.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	unused map[string]bool
+}
+
+// Unused names top-level sections ("source", "storage") that the
+// command loading the config never opens: a ${VAR} without a value in
+// them is no error (it expands to ""), and a section with such a variable
+// is not validated; its values are then unusable. Commands that read
+// only the job records (dashboard, status) use it, so they need no
+// database password; run, worker and the others stay strict.
+func Unused(sections ...string) LoadOption {
+	return func(o *loadOptions) {
+		for _, s := range sections {
+			o.unused[s] = true
+		}
+	}
 }
 
 // Parse is Load for config text already in memory. lookup resolves
 // environment variables (os.LookupEnv when nil).
-func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+func Parse(path string, data []byte, lookup func(string) (string, bool), opts ...LoadOption) (*Config, error) {
+	o := loadOptions{unused: map[string]bool{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
@@ -79,12 +104,18 @@ func Parse(path string, data []byte, lookup func(string) (string, bool)) (*Confi
 			}
 		}
 	}
+	skip := map[string]bool{} // unused sections with a variable left unset
 	for _, m := range missing {
-		if !overridden[m.line] {
-			return nil, m.err
+		if overridden[m.line] {
+			continue
 		}
+		if sec := pos.section(m.line); o.unused[sec] {
+			skip[sec] = true
+			continue
+		}
+		return nil, m.err
 	}
-	v := &validator{file: name, pos: pos, dir: configDir(path)}
+	v := &validator{file: name, pos: pos, dir: configDir(path), skip: skip}
 	v.config(cfg)
 	if err := errors.Join(v.errs...); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -59,4 +60,19 @@ func (p positionMap) line(path string) int {
 		path = path[:cut]
 	}
 	return 0
+}
+
+// section returns the top-level key whose value holds line: the last one
+// that starts on or before it ("" before the first).
+func (p positionMap) section(line int) string {
+	best, bestLine := "", 0
+	for path, l := range p {
+		if strings.ContainsAny(path, ".[") || l > line || l < bestLine {
+			continue
+		}
+		if l > bestLine || path < best {
+			best, bestLine = path, l
+		}
+	}
+	return best
 }

@@ -57,6 +57,9 @@ type validator struct {
 	file string
 	pos  positionMap
 	dir  string
+	// skip holds the sections not validated: ones the command never
+	// uses, with a variable left unset (see Unused).
+	skip map[string]bool
 	errs []error
 }
 
@@ -70,6 +73,7 @@ func (v *validator) errorf(path, format string, args ...any) {
 
 func (v *validator) config(c *Config) {
 	switch {
+	case v.skip["source"]:
 	case c.Source.URL == "":
 		v.errorf("source", "source.url is required (postgres://… or sqlite:///path.db; or set %s)", EnvSourceURL)
 	default:
@@ -82,10 +86,12 @@ func (v *validator) config(c *Config) {
 	if c.Storage.URL == "" {
 		c.Storage.URL = DefaultStorageURL
 	}
-	if u, err := v.storageURL(c.Storage.URL); err != nil {
-		v.errorf("storage.url", "storage.url: %v", err)
-	} else {
-		c.Storage.URL = u
+	if !v.skip["storage"] {
+		if u, err := v.storageURL(c.Storage.URL); err != nil {
+			v.errorf("storage.url", "storage.url: %v", err)
+		} else {
+			c.Storage.URL = u
+		}
 	}
 	if c.Storage.Keep < 0 {
 		v.errorf("storage.keep", "storage.keep must be 0 (keep every file) or the number of files to keep per dataset and format, not %d", c.Storage.Keep)

@@ -53,10 +53,13 @@ var (
 		},
 	}}
 	stores = registry[storeOpener]{kind: "storage", openers: map[string]storeOpener{
-		"file": func(_ context.Context, _, dir string, _ *slog.Logger) (storage.Store, error) {
+		"file": func(_ context.Context, _, dir string, log *slog.Logger) (storage.Store, error) {
 			s, err := local.Open(dir)
 			if err != nil {
 				return nil, err
+			}
+			for _, p := range s.Swept() {
+				log.Info("removed the temporary files of a process that stopped", "path", p)
 			}
 			return s, nil
 		},

@@ -99,9 +99,10 @@ func TestGCCollectsOnlyUnreferencedOldObjects(t *testing.T) {
 				}
 			}
 			if !s3 {
-				// Temporary files of a writer that died; the local store's
+				// Temporary files of a writer that died (an older
+				// version's, beside the work folders); the local store's
 				// leftovers (S3's are tested in storage/s3).
-				tmp := filepath.Join(env.Store.WorkDir(), "claim-123")
+				tmp := filepath.Join(filepath.Dir(env.Store.WorkDir()), "claim-123")
 				dot := env.Store.Location(".tmp-parcels.csv")
 				for _, p := range []string{tmp, dot} {
 					if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {

@@ -64,6 +64,10 @@ type Manifest struct {
 	JobID    string                    `json:"job_id"`
 	Status   string                    `json:"status,omitempty"`
 	Datasets map[string]*DatasetResult `json:"datasets"`
+	// Runner is what the first manifest of the job, written when it
+	// started, says runs it (RunnerEmbedded, RunnerDistributed; empty
+	// for manifests written before they said).
+	Runner string `json:"runner,omitempty"`
 }
 
 // final reports whether m is a job's manifest written when the job ended.

@@ -21,10 +21,11 @@ const snapshotsKept = 8
 // at the first error), and returns the job's report. The error is non-nil
 // only when the job could not start.
 func Run(ctx context.Context, env *Env, opts Options) (*Report, error) {
-	job, datasets, err := Start(ctx, env, opts)
+	job, datasets, release, err := start(ctx, env, opts, true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if env.Snapshots == nil {
 		e := *env
 		e.Snapshots = NewSnapshotCache(filepath.Join(env.Store.WorkDir(), "snapshots-"+job.ID), snapshotsKept)

@@ -11,7 +11,9 @@ import (
 type Store interface {
 	// WorkDir returns a local directory for temporary files that Put can
 	// publish cheaply (for a local store, a folder on the same file
-	// system, so Put is a rename).
+	// system, so Put is a rename). It is this store value's own, removed
+	// by Close; a process killed before Close leaves it to the next
+	// store opened there, which removes it (see internal/workdir).
 	WorkDir() string
 	// Put publishes the local file at path under key, atomically, and
 	// removes or consumes the local file. It fails with ErrExists if key

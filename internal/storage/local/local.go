@@ -14,22 +14,31 @@ import (
 
 	"github.com/countydatasync/countysync/internal/safefs"
 	"github.com/countydatasync/countysync/internal/storage"
+	"github.com/countydatasync/countysync/internal/workdir"
 )
 
 var _ storage.Store = (*Store)(nil)
 
-// tmpDir is the folder under the root that holds work and temp files.
+// tmpDir is the folder under the root that holds the work folders.
 const tmpDir = ".countysync/tmp"
+
+// workPrefix starts the name of each store's work folder under tmpDir.
+const workPrefix = "run-"
 
 // Store is a storage.Store on a local directory.
 type Store struct {
-	root string
+	root  string
+	work  *workdir.Dir
+	swept []string
 }
 
 // Open returns a store rooted at dir, creating the directory if needed.
 // It fails with a clear message if the directory cannot be created or
-// written.
+// written. The store's work folder, .countysync/tmp/run-<pid>-<random>,
+// is its own until Close removes it; Open first removes the work folders
+// of processes that died, and whatever else under .countysync/tmp has
 func Open(dir string) (*Store, error) {
+	// not changed for a day (see internal/workdir).
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("export directory %s: %w", dir, err)
@@ -43,13 +52,11 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("export directory %s: %w", abs, unwrapPathError(err))
 		}
 	}
-	probe, err := os.CreateTemp(filepath.Join(abs, tmpDir), "probe-*")
+	work, swept, err := workdir.Acquire(filepath.Join(abs, tmpDir), workPrefix, true)
 	if err != nil {
 		return nil, fmt.Errorf("export directory %s is not writable: %w", abs, unwrapPathError(err))
 	}
-	probe.Close()
-	os.Remove(probe.Name())
-	return &Store{root: abs}, nil
+	return &Store{root: abs, work: work, swept: swept}, nil
 }
 
 func unwrapPathError(err error) error {
@@ -60,11 +67,16 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// Swept returns the stale work folders and files (of processes that
+// died) that Open removed, for the caller to log.
+func (s *Store) Swept() []string { return s.swept }
+
 // Root returns the store's directory.
 func (s *Store) Root() string { return s.root }
 
-// WorkDir implements storage.Store.
-func (s *Store) WorkDir() string { return filepath.Join(s.root, tmpDir) }
+// WorkDir implements storage.Store: the store's own work folder under
+// .countysync/tmp, removed by Close.
+func (s *Store) WorkDir() string { return s.work.Path() }
 
 func (s *Store) path(key string) (string, error) {
 	clean := path.Clean("/" + key)[1:]
@@ -296,5 +308,5 @@ func (s *Store) Location(key string) string {
 	return p
 }
 
-// Close implements storage.Store.
-func (s *Store) Close() error { return nil }
+// Close implements storage.Store: it removes the work folder.
+func (s *Store) Close() error { return s.work.Close() }

@@ -12,17 +12,15 @@ import (
 	"time"
 
 	"github.com/countydatasync/countysync/internal/storage"
+	"github.com/countydatasync/countysync/internal/workdir"
 )
 
 var _ storage.Sweeper = (*Store)(nil)
 
-// cacheDir is the folder under tmpDir where a worker keeps the snapshots
-// it fetched; the worker evicts them itself.
-const cacheDir = "snapshots"
-
-// Leftovers implements storage.Sweeper: files under the work folder
-// (.countysync/tmp, except a worker's snapshot cache) and ".tmp-" files
-// beside published ones, last modified before before.
+// Leftovers implements storage.Sweeper: files under .countysync/tmp,
+// except in the work folders of live processes (whose snapshot caches
+// hold old files on purpose), and ".tmp-" files beside published ones,
+// last modified before before.
 func (s *Store) Leftovers(ctx context.Context, before time.Time) ([]storage.Leftover, error) {
 	var out []storage.Leftover
 	work := filepath.Join(s.root, tmpDir)
@@ -37,8 +35,10 @@ func (s *Store) Leftovers(ctx context.Context, before time.Time) ([]storage.Left
 			return err
 		}
 		if d.IsDir() {
-			if p == filepath.Join(work, cacheDir) {
-				return filepath.SkipDir
+			if filepath.Dir(p) == work && strings.HasPrefix(d.Name(), workPrefix) {
+				if live, err := workdir.Live(p); err == nil && live {
+					return filepath.SkipDir
+				}
 			}
 			return nil
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"github.com/countydatasync/countysync/internal/storage"
+	"github.com/countydatasync/countysync/internal/workdir"
 )
 
 var _ storage.Store = (*Store)(nil)
@@ -48,7 +49,7 @@ type Store struct {
 	bucket   string
 	prefix   string // "" or ends with "/"
 	secret   string // scrubbed from error messages
-	workDir  string
+	work     *workdir.Dir
 	log      *slog.Logger
 
 	fallbackOnce sync.Once
@@ -144,7 +145,9 @@ func credentialsFromEnv() (id, secret, token string, err error) {
 // Open connects to the bucket named by rawURL (see the package
 // documentation for its form and for where credentials come from),
 // creates the bucket if it does not exist, and makes a private work
-// directory under os.TempDir that Close removes. log may be nil.
+// folder, countysync-s3-<pid>-<random> under os.TempDir, that Close
+// removes; it first removes the work folders of processes that died (see
+// internal/workdir). log may be nil.
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -181,9 +184,14 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Store, error) 
 	if err := s.ensureBucket(ctx, cfg.Region); err != nil {
 		return nil, err
 	}
-	if s.workDir, err = os.MkdirTemp("", "countysync-s3-*"); err != nil {
+	work, swept, err := workdir.Acquire(os.TempDir(), workPrefix, false)
+	if err != nil {
 		return nil, fmt.Errorf("s3 storage: work directory: %w", err)
 	}
+	for _, p := range swept {
+		s.log.Info("removed the temporary files of a process that stopped", "path", p)
+	}
+	s.work = work
 	return s, nil
 }
 
@@ -214,9 +222,12 @@ func (s *Store) ensureBucket(ctx context.Context, region string) error {
 	return nil
 }
 
+// workPrefix starts the names of the work folders under os.TempDir.
+const workPrefix = "countysync-s3-"
+
 // WorkDir implements storage.Store: a private temporary directory,
 // removed by Close.
-func (s *Store) WorkDir() string { return s.workDir }
+func (s *Store) WorkDir() string { return s.work.Path() }
 
 // Bucket returns the store's bucket.
 func (s *Store) Bucket() string { return s.bucket }
@@ -521,10 +532,10 @@ func (s *Store) Location(key string) string {
 
 // Close implements storage.Store: it removes the work directory.
 func (s *Store) Close() error {
-	if s == nil || s.workDir == "" {
+	if s == nil {
 		return nil
 	}
-	if err := os.RemoveAll(s.workDir); err != nil {
+	if err := s.work.Close(); err != nil {
 		return fmt.Errorf("s3 storage: remove work directory: %w", err)
 	}
 	return nil
