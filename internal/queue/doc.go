@@ -18,4 +18,11 @@
 // Task ids are deterministic (job, step, dataset, format), so re-enqueues
 // and duplicate deliveries collapse, and every step is idempotent. Errors
 // that retrying cannot fix (pipeline.IsPermanent) skip asynq's retries.
+//
+// What asynq cannot do fast enough lives here too, because it needs
+// asynq's view of the queues: every running task beats (heartbeat.go),
+// and every worker's reaper (reaper.go) takes over a task whose beats
+// lapsed (a killed worker) under a successor id, and fails, through
+// pipeline.Fail, a dataset of a running job that no task will finish (a
+// task deleted in asynqmon). Queue names carry state.prefix (QueueName).
 package queue
