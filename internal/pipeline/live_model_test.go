@@ -492,8 +492,12 @@ func runLiveModel(t *testing.T, m *liveModel, env *pipeline.Env, exports string,
 		}
 		var held *sql.Tx
 		var apply func()
-		if concurrent {
-			held, apply = m.op(true) // begun before the run, committed during it
+		// Begun before the run, committed during it; one run in three has
+		// none, so the watermark also moves past what it read (a
+		// sequence cursor stays where the run started while a
+		// transaction is open).
+		if concurrent && m.rng.IntN(3) > 0 {
+			held, apply = m.op(true)
 		}
 		stop := make(chan struct{})
 		done := make(chan struct{})
