@@ -55,7 +55,8 @@ func TestChaosSoak(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	writes := make(chan error, 1)
-	go func() { writes <- chaosWriter(ctx, pg, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))) }()
+	writerRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	go func() { writes <- chaosWriter(ctx, pg, writerRng) }()
 
 	type result struct {
 		job, status, err string

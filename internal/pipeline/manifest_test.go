@@ -61,9 +61,16 @@ func TestConcurrentPublishesKeepEveryManifestEntry(t *testing.T) {
 	}
 	wg.Wait()
 	env.Store = store
-	// The last publish could not end the job: one error, to retry.
-	if n := countErrors(errs); n != 1 {
-		t.Fatalf("publish errors %v; want one (the job's manifest)", errs)
+	// A publish that found every result recorded could not end the job:
+	// an error to retry. Both may find that (each records its result
+	// before it looks), so one or two errors, all about the job's manifest.
+	if n := countErrors(errs); n < 1 {
+		t.Fatalf("publish errors %v; want the job's manifest's", errs)
+	}
+	for _, err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "write the final manifest") {
+			t.Fatalf("publish error %v; want only the job's manifest's", err)
+		}
 	}
 	ms, err := pipeline.ReadManifests(ctx, store, testLogger(t), true)
 	if err != nil || len(ms) != 1 || ms[0].JobID != job.ID {
