@@ -173,26 +173,3 @@ func allNaN(flat []float64) bool {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-// WithSRID sets g's SRID in place and returns it.
-func WithSRID(g geom.T, srid int) geom.T {
-	switch g := g.(type) {
-	case *geom.Point:
-		return g.SetSRID(srid)
-	case *geom.LineString:
-		return g.SetSRID(srid)
-	case *geom.Polygon:
-		return g.SetSRID(srid)
-	case *geom.MultiPoint:
-		return g.SetSRID(srid)
-	case *geom.MultiLineString:
-		return g.SetSRID(srid)
-	case *geom.MultiPolygon:
-		return g.SetSRID(srid)
-	case *geom.GeometryCollection:
-		return g.SetSRID(srid)
-	case *geom.LinearRing:
-		return g.SetSRID(srid)
-	}
-	return g
-}

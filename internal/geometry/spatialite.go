@@ -51,7 +51,7 @@ func decodeSpatiaLite(b []byte) (geom.T, error) {
 		return nil, fmt.Errorf("SpatiaLite blob: %w", err)
 	}
 	if srid := int32(u32(b[2:], t.le)); srid > 0 {
-		g = setSRID(g, int(srid))
+		g = SetSRID(g, int(srid))
 	}
 	return g, nil
 }
@@ -215,8 +215,8 @@ func u64(b []byte, le bool) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// setSRID sets g's SRID, whatever its type.
-func setSRID(g geom.T, srid int) geom.T {
+// SetSRID sets g's SRID in place, whatever its type, and returns it.
+func SetSRID(g geom.T, srid int) geom.T {
 	switch g := g.(type) {
 	case *geom.Point:
 		return g.SetSRID(srid)
@@ -231,6 +231,8 @@ func setSRID(g geom.T, srid int) geom.T {
 	case *geom.MultiPolygon:
 		return g.SetSRID(srid)
 	case *geom.GeometryCollection:
+		return g.SetSRID(srid)
+	case *geom.LinearRing:
 		return g.SetSRID(srid)
 	}
 	return g

@@ -8,6 +8,7 @@ import (
 
 	"github.com/countydatasync/countysync/internal/crs"
 	"github.com/countydatasync/countysync/internal/format"
+	"github.com/countydatasync/countysync/internal/geometry"
 	"github.com/countydatasync/countysync/internal/record"
 )
 
@@ -39,7 +40,7 @@ func (s *stage) assignSRID(g geom.T) geom.T {
 	if g.SRID() != 0 || s.ll.srid == 0 {
 		return g
 	}
-	return crs.WithSRID(g, s.ll.srid)
+	return geometry.SetSRID(g, s.ll.srid)
 }
 
 // lonLat fills v.L for the decoded geometry v.G. A permanent error stops
