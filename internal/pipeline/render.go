@@ -43,6 +43,7 @@ func renderRows(ctx context.Context, env *Env, job Job, d *config.Dataset, rows 
 	start := env.now()
 	st.renderWKTFor(formats)
 	st.lonLatFor(formats)
+	defer st.releaseCRS()
 	exp, err := newExporter(env.Store, job, d, st.schema, formats)
 	if err != nil {
 		return nil, err

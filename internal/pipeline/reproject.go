@@ -19,11 +19,19 @@ import (
 type lonLatStage struct {
 	on   bool             // some format of the render needs lon/lat
 	srid int              // geometry.srid from the config (0: none)
-	t    *crs.Transformer // created on first use; one per stage, never shared
+	t    *crs.Transformer // taken on first use, released after the pass; one per stage, never shared
 	// warnedZero is set once the report says SRID 0 was taken as lon/lat.
 	warnedZero bool
 	// ballpark records the SRIDs already warned about a ballpark datum shift.
 	ballpark map[int]bool
+}
+
+// releaseCRS hands the stage's PROJ transformer back once its pass is over.
+func (s *stage) releaseCRS() {
+	if s.ll.t != nil {
+		s.ll.t.Release()
+		s.ll.t = nil
+	}
 }
 
 // lonLatFor turns the reprojection on when one of formats writes lon/lat.
