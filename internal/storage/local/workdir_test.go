@@ -1,17 +1,15 @@
 package local_test
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/countydatasync/countysync/internal/storage"
 	"github.com/countydatasync/countysync/internal/storage/local"
+	"github.com/countydatasync/countysync/internal/storage/storagetest"
 )
 
 // childEnv names the export directory a child process of this test binary
@@ -20,42 +18,8 @@ import (
 const childEnv = "COUNTYSYNC_TEST_LOCAL_CHILD"
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childEnv); dir != "" {
-		s, err := local.Open(dir)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		if err := os.WriteFile(filepath.Join(s.WorkDir(), "render.csv"), make([]byte, 1<<20), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		fmt.Println(s.WorkDir())
-		select {} // until killed
-	}
+	storagetest.OwnerMain(childEnv, "render.csv", func(dir string) (storage.Store, error) { return local.Open(dir) })
 	os.Exit(m.Run())
-}
-
-// startOwner starts a process that opens a store on dir and returns it
-// with its work folder.
-func startOwner(t *testing.T, dir string) (*exec.Cmd, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	return cmd, strings.TrimSpace(line)
 }
 
 // A killed run's work folder is removed by the next Open, a live
@@ -63,8 +27,8 @@ func startOwner(t *testing.T, dir string) (*exec.Cmd, string) {
 // old (red-team H3).
 func TestOpenRemovesKilledOwnersWorkFolder(t *testing.T) {
 	dir := t.TempDir()
-	killed, deadWork := startOwner(t, dir)
-	_, liveWork := startOwner(t, dir)
+	killed, deadWork := storagetest.StartOwner(t, childEnv, dir)
+	_, liveWork := storagetest.StartOwner(t, childEnv, dir)
 	if filepath.Dir(deadWork) != filepath.Join(dir, ".countysync", "tmp") || deadWork == liveWork {
 		t.Fatalf("work folders %s and %s, want two under %s/.countysync/tmp", deadWork, liveWork, dir)
 	}

@@ -1,17 +1,16 @@
 package s3_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/countydatasync/countysync/internal/storage"
 	"github.com/countydatasync/countysync/internal/storage/s3"
+	"github.com/countydatasync/countysync/internal/storage/storagetest"
 	"github.com/countydatasync/countysync/internal/testsvc"
 )
 
@@ -21,19 +20,9 @@ import (
 const childEnv = "COUNTYSYNC_TEST_S3_CHILD"
 
 func TestMain(m *testing.M) {
-	if u := os.Getenv(childEnv); u != "" {
-		s, err := s3.Open(context.Background(), u, nil)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		if err := os.WriteFile(filepath.Join(s.WorkDir(), "parcels.snapshot.sqlite"), make([]byte, 1<<20), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
-		fmt.Println(s.WorkDir())
-		select {} // until killed
-	}
+	storagetest.OwnerMain(childEnv, "parcels.snapshot.sqlite", func(u string) (storage.Store, error) {
+		return s3.Open(context.Background(), u, nil)
+	})
 	os.Exit(m.Run())
 }
 
@@ -44,26 +33,8 @@ func TestOpenRemovesKilledOwnersWorkFolder(t *testing.T) {
 	u := testsvc.S3(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // os.TempDir, here and in the children
-	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+u)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		line, err := bufio.NewReader(out).ReadString('\n')
-		if err != nil {
-			t.Fatalf("child: %v", err)
-		}
-		return cmd, strings.TrimSpace(line)
-	}
-	killed, dead := start()
-	_, live := start()
+	killed, dead := storagetest.StartOwner(t, childEnv, u)
+	_, live := storagetest.StartOwner(t, childEnv, u)
 	if filepath.Dir(dead) != tmp || !strings.HasPrefix(filepath.Base(dead), "countysync-s3-") {
 		t.Fatalf("work folder %s, want countysync-s3-* in %s", dead, tmp)
 	}
