@@ -83,8 +83,16 @@ func Check(srid int) error {
 	if srid <= 0 {
 		return fmt.Errorf("EPSG:%d: %w", srid, ErrUnknown)
 	}
-	pj, err := proj.NewContext().New(epsg(srid))
-	if err != nil || !pj.IsCRS() {
+	// On a pooled transformer's context, kept with it: a context and a
+	// PJ dropped together may be freed in the wrong order (see idle).
+	t := New()
+	defer t.Release()
+	pj, err := t.ctx.New(epsg(srid))
+	if err != nil {
+		return fmt.Errorf("EPSG:%d: %w", srid, ErrUnknown)
+	}
+	t.keep = append(t.keep, pj)
+	if !pj.IsCRS() {
 		return fmt.Errorf("EPSG:%d: %w", srid, ErrUnknown)
 	}
 	return nil

@@ -44,12 +44,14 @@ func Decode(v *record.Value) (geom.T, error) {
 	}
 	if len(v.B) > 0 {
 		if isSpatiaLite(v.B) {
-			if g, err := decodeSpatiaLite(v.B); err == nil {
+			g, err := decodeSpatiaLite(v.B)
+			if err == nil {
 				return g, nil
-			} else if _, werr := decodeWKB(v.B); werr != nil {
-				return nil, err // not big-endian WKB either
 			}
-			return decodeWKB(v.B)
+			if g, werr := decodeWKB(v.B); werr == nil {
+				return g, nil
+			}
+			return nil, err // not big-endian WKB either
 		}
 		if isGPKG(v.B) || !isTextStart(v.B[0]) {
 			return decodeWKB(v.B)

@@ -8,8 +8,8 @@
 // Incremental runs pass a Filter: the driver wraps the user's query as a
 // subquery and adds a parameterised "cursor >= $1" condition, so the user's
 // SQL is never edited as a string and the cursor value is never spliced
-// into SQL text. The same Filter asks for the rows in key order (OrderBy,
-// see KeyOrderable: the driver wraps the query with an ORDER BY that
+// into SQL text. The same Filter asks for the rows in key order (OrderBy:
+// the driver wraps the query with an ORDER BY that
 // reproduces a snapshot's order, or leaves the order alone and says so
 // with Rows.Ordered) and for the transactions in flight before the
 // query's snapshot (Horizon; PostgreSQL only), which keep the watermark

@@ -84,33 +84,19 @@ type Filter struct {
 	// Nulls is the policy for rows whose cursor is NULL.
 	Nulls NullCursor
 	// OrderBy names the key columns (of the query's result) to return the
-	// rows sorted by, in KeyOrder. A driver honours it when it can promise
-	// that order for every named column's type and reports so with
-	// Rows.Ordered; otherwise the rows come in the query's own order.
+	// rows sorted by, ascending by each in turn, the order a snapshot
+	// (package format/snapshot) keeps its rows in. A driver honours it
+	// when it can promise that order for every named column's type and
+	// reports so with Rows.Ordered; otherwise the rows come in the query's
+	// own order and the caller sorts them itself. Both drivers order
+	//
+	//	Int, Bool   numerically (false before true)
+	//	Text        byte by byte in UTF-8 (COLLATE "C" in PostgreSQL, BINARY in SQLite)
+	//	UUID        byte by byte, the order of the canonical text (PostgreSQL)
 	OrderBy []string
 	// Horizon asks the driver to note, just before the query takes its
 	// snapshot, the transactions still open (Rows.Horizon).
 	Horizon bool
-}
-
-// KeyOrderable reports whether a driver can return rows in key order by a
-// column of kind k. The key order (Filter.OrderBy) is ascending by each
-// named column in turn, the order a snapshot (package format/snapshot)
-// keeps its rows in; drivers promise it for columns of these kinds only:
-//
-//	Int, Bool   numerically (false before true)
-//	Text        byte by byte in UTF-8 (COLLATE "C" in PostgreSQL, BINARY in SQLite)
-//	UUID        byte by byte, which is the order of the canonical text
-//
-// For any other kind (numeric, float, temporal: the snapshot compares
-// their text, not their value) the rows come unordered and Ordered is
-// false; the caller sorts them itself.
-func KeyOrderable(k record.Kind) bool {
-	switch k {
-	case record.Int, record.Bool, record.Text, record.UUID:
-		return true
-	}
-	return false
 }
 
 // Horizon is what a driver saw of the other transactions of its database

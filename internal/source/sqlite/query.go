@@ -50,7 +50,6 @@ func (s *Source) Query(ctx context.Context, query string, filter *source.Filter)
 	if err != nil {
 		return nil, err
 	}
-	r.ordered = orderClause(names, r.classes, filter) != ""
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, s.queryError(ctx, err)
@@ -129,6 +128,7 @@ func (r *Rows) buildSQL(q string, names, decls []string, unwrap bool, f *source.
 		return "", nil, fmt.Errorf("sqlite source: %w: incremental filter without a cursor column", source.ErrQuery)
 	}
 	order := orderClause(names, r.classes, f)
+	r.ordered = order != ""
 	if !unwrap && order == "" && (f == nil || f.Column == "") {
 		return q, nil, nil
 	}
