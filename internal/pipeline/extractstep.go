@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 )
 
 // Extract is a dataset's first step: it takes the dataset's lock for the
@@ -81,7 +79,7 @@ func (s *datasetStep) extract(ctx context.Context) (map[string][]byte, error) {
 		}
 		docs = renderedRecords(s.formats, arts, w, 0)
 	} else {
-		tmp := filepath.Join(env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d.snapshot.sqlite", job.ID, d.Name, time.Now().UnixNano()))
+		tmp := s.tempSnapshotPath()
 		defer os.Remove(tmp)
 		t0 := env.now()
 		if err := extractSnapshot(ctx, env, d, s.opts, ext, cursor, rows, tmp); err != nil {

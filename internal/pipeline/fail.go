@@ -54,11 +54,7 @@ func failDataset(ctx context.Context, env *Env, job Job, dataset string, cause e
 		for _, r := range fan.formats {
 			_ = env.Store.Delete(ctx, r.Artifact.Key)
 		}
-		key := SnapshotKey(dataset, job.ID)
-		_ = env.Store.Delete(ctx, key)
-		if env.Snapshots != nil {
-			env.Snapshots.drop(key)
-		}
+		_ = deleteSnapshot(ctx, env, SnapshotKey(dataset, job.ID))
 	}
 	if err == nil && fan.ext != nil {
 		res = resultOf(fan.ext)
@@ -80,4 +76,13 @@ func releaseLock(ctx context.Context, env *Env, job Job, dataset string) {
 	if err := env.State.Unlock(ctx, dataset, job.ID); err != nil && !errors.Is(err, state.ErrLocked) {
 		env.Log.Warn("release dataset lock", "job_id", job.ID, "dataset", dataset, "error", err)
 	}
+}
+
+// deleteSnapshot removes a job's snapshot from storage and from this
+// process's cache.
+func deleteSnapshot(ctx context.Context, env *Env, key string) error {
+	if env.Snapshots != nil {
+		env.Snapshots.drop(key)
+	}
+	return env.Store.Delete(ctx, key)
 }

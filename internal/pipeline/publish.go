@@ -53,7 +53,12 @@ func (s *datasetStep) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.handOn(ctx, lock)
+	published := false
+	defer func() {
+		if !published { // on success the lock was released below
+			s.handOn(ctx, lock)
+		}
+	}()
 	res := s.result(fan)
 	if !fan.linking {
 		if _, err := addFanIn(ctx, env.Jobs, job.ID, d.Name, map[string][]byte{linkingMember: []byte("{}")}, s.formats); err != nil {
@@ -82,17 +87,15 @@ func (s *datasetStep) publish(ctx context.Context) error {
 	} else if !fan.ext.Streamed {
 		// The snapshot was only the render steps' input.
 		key := SnapshotKey(d.Name, job.ID)
-		if err := env.Store.Delete(ctx, key); err != nil {
+		if err := deleteSnapshot(ctx, env, key); err != nil {
 			s.log.Warn("could not delete the snapshot", "key", key, "error", err)
-		}
-		if env.Snapshots != nil {
-			env.Snapshots.drop(key)
 		}
 	}
 	prune(ctx, env, job, d, res.Artifacts)
 	if err := putResult(ctx, env.Jobs, job.ID, res); err != nil {
 		return err
 	}
+	published = true
 	if err := env.State.Unlock(ctx, d.Name, job.ID); err != nil {
 		s.log.Warn("release dataset lock", "error", err)
 	}

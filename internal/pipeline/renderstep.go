@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/countydatasync/countysync/internal/state"
 )
@@ -110,7 +108,7 @@ func (s *datasetStep) snapshot(ctx context.Context) (string, func(), error) {
 		}
 		return path, done, nil
 	}
-	tmp := filepath.Join(s.env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d.snapshot.sqlite", s.job.ID, s.d.Name, time.Now().UnixNano()))
+	tmp := s.tempSnapshotPath()
 	if err := fetch(ctx, s.env.Store, key, tmp); err != nil {
 		return "", nil, fmt.Errorf("dataset %s: fetch snapshot %s: %w", s.d.Name, key, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -103,6 +104,12 @@ func (s *datasetStep) next(f *fanIn) Next {
 		return Next{}
 	}
 	return Next{Render: f.pending(s.formats)}
+}
+
+// tempSnapshotPath returns a private path in the store's work folder for
+// a local copy of the dataset's snapshot.
+func (s *datasetStep) tempSnapshotPath() string {
+	return filepath.Join(s.env.Store.WorkDir(), fmt.Sprintf("%s-%s-%d.snapshot.sqlite", s.job.ID, s.d.Name, time.Now().UnixNano()))
 }
 
 // lock takes the dataset's lock for the job, waiting up to wait. It is
