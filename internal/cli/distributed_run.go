@@ -196,7 +196,7 @@ func runEnqueue(cmd *cobra.Command, g *globals, o *enqueueOptions) error {
 // when there are none (and when one is back), so that a wait for a job no
 // worker will run does not look like a slow job.
 func watchWorkers(env *pipeline.Env, g *globals) (func(context.Context), func()) {
-	redisOpt, err := asynq.ParseRedisURI(env.Config.State.URL)
+	redisOpt, err := queue.RedisConnOpt(env.Config.State.URL)
 	if err != nil {
 		return nil, func() {}
 	}

@@ -99,17 +99,22 @@ func withoutSkipRetry(err error) error {
 
 func (h *Handlers) tasks() taskMaker { return taskMaker{prefix: h.Env.Config.State.Prefix} }
 
-// enqueue adds a task, treating "already there" as success: the id is
-// deterministic, so the task is the same.
+// enqueue adds a task (see enqueueOnce).
 func (h *Handlers) enqueue(ctx context.Context, t *asynq.Task) error {
-	_, err := h.Client.EnqueueContext(ctx, t)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
-	}
-	if err != nil {
+	if err := enqueueOnce(ctx, h.Client, t); err != nil {
 		return fmt.Errorf("enqueue %s: %w", t.Type(), err)
 	}
 	return nil
+}
+
+// enqueueOnce adds a task, treating "already there" as success: task ids
+// are deterministic, so the task there is the same.
+func enqueueOnce(ctx context.Context, c Enqueuer, t *asynq.Task) error {
+	_, err := c.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
 }
 
 // classify marks errors that retrying cannot fix as asynq.SkipRetry.

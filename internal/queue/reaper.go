@@ -180,8 +180,7 @@ func (r *reaper) takeOverLapsed(ctx context.Context) error {
 func (r *reaper) enqueueSuccessor(ctx context.Context, t *asynq.TaskInfo) error {
 	task := asynq.NewTask(t.Type, t.Payload, asynq.TaskID(successorID(t.ID)), asynq.Queue(t.Queue),
 		asynq.MaxRetry(t.MaxRetry), asynq.Timeout(timeout[t.Type]), asynq.Retention(takenOverKeep))
-	_, err := r.client.EnqueueContext(ctx, task)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+	if err := enqueueOnce(ctx, r.client, task); err != nil {
 		return fmt.Errorf("enqueue successor of %s: %w", t.ID, err)
 	}
 	return nil
