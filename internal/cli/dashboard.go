@@ -34,7 +34,6 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 		listen = "127.0.0.1:8080"
 	}
 	user, pass := os.Getenv(EnvDashboardUser), os.Getenv(EnvDashboardPassword)
-	auth := user != "" && pass != ""
 	if err := dashboard.CheckAuth(listen, user, pass); err != nil {
 		return usageError(err)
 	}
@@ -46,7 +45,7 @@ func runDashboard(cmd *cobra.Command, g *globals, o *dashboardOptions) error {
 		return usageError(err)
 	}
 	defer closeMon()
-	if err := dashboard.Serve(ctx, listen, h, auth, log); err != nil {
+	if err := dashboard.Serve(ctx, listen, h, user, pass, log); err != nil {
 		return failedError(err)
 	}
 	return nil

@@ -152,11 +152,12 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Serve listens on addr and serves h until ctx ends. It refuses a
-// non-loopback address unless auth is configured.
-func Serve(ctx context.Context, addr string, h http.Handler, auth bool, log *slog.Logger) error {
-	if !IsLoopback(addr) && !auth {
-		return fmt.Errorf("dashboard on %s: %w", addr, ErrNeedsAuth)
+// Serve listens on addr and serves h until ctx ends. It refuses what
+// CheckAuth refuses: a non-loopback address without basic auth (user and
+// password, as h was built with) or with a short password.
+func Serve(ctx context.Context, addr string, h http.Handler, user, password string, log *slog.Logger) error {
+	if err := CheckAuth(addr, user, password); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestIsLoopback(t *testing.T) {
 }
 
 func TestServeRefusesOpenAddressWithoutAuth(t *testing.T) {
-	err := Serve(context.Background(), "0.0.0.0:0", http.NotFoundHandler(), false, slog.Default())
+	err := Serve(context.Background(), "0.0.0.0:0", http.NotFoundHandler(), "", "", slog.Default())
 	if !errors.Is(err, ErrNeedsAuth) {
 		t.Fatalf("Serve on 0.0.0.0 without auth: %v", err)
 	}
